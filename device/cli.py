@@ -1,0 +1,49 @@
+"""The `faceterm` command line: each module in device/commands/ adds its own sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from device import commands
+from device.config import DEFAULT_PATH
+from device.errors import FacetermError
+from device.redact import RedactingFilter
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser: every device.commands module exposes register(subparsers)."""
+    parser = argparse.ArgumentParser(prog="faceterm", description=__doc__)
+    parser.add_argument("--config", default=str(DEFAULT_PATH), help="TOML configuration file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log to stderr through the ID-number redaction filter."""
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        result: int = args.handler(args)
+    except FacetermError as exc:
+        print(f"faceterm: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,1 @@
+"""Sub-commands of `faceterm`; each module defines register(subparsers) and sets a handler."""

@@ -1,0 +1,1 @@
+"""faceterm fleet."""

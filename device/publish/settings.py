@@ -1,0 +1,33 @@
+"""Configuration of identity, outbox and MQTT (sections [identity], [outbox], [mqtt])."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from device.settings_base import Section
+
+
+class IdentitySettings(Section):
+    device_key: str = "device.key"
+    device_cert: str = "device.crt"
+    bureau_public_key: str = "bureau.pub.jwk"
+
+
+class OutboxSettings(Section):
+    path: str = "outbox.sqlite3"
+    max_rows: int = Field(100_000, ge=10, le=10_000_000)
+    alarm_ratio: float = Field(0.8, gt=0, lt=1)
+
+
+class MqttSettings(Section):
+    host: str = "localhost"
+    port: int = Field(8883, ge=1, le=65535)
+    ca_cert: str = "ca.crt"
+    client_cert: str = "device.crt"
+    client_key: str = "device.tls.key"
+    topic_prefix: str = "faceterm/v1"
+    keepalive_s: int = Field(30, ge=5, le=3600)
+    telemetry_interval_s: float = Field(60.0, gt=0, le=86400)
+    reconnect_min_s: float = Field(1.0, gt=0, le=60)
+    reconnect_max_s: float = Field(60.0, gt=0, le=3600)
+    connect_timeout_s: float = Field(10.0, gt=0, le=120)
