@@ -101,7 +101,7 @@ def find_line(text: str, loc: tuple[str, ...]) -> int | None:
                 table_line = number
             continue
         key_match = _KEY_RE.match(raw)
-        if key_match and table + (key_match.group(1).strip('"'),) == loc[: len(table) + 1]:
+        if key_match and (*table, key_match.group(1).strip('"')) == loc[: len(table) + 1]:
             return number
     return table_line
 

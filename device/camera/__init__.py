@@ -1,1 +1,34 @@
-"""faceterm camera."""
+"""Camera backends behind one interface, chosen by `camera.type`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from device.camera.base import Camera, CameraConfig
+from device.camera.picam import PiCamera
+from device.camera.replay import ReplayCamera
+from device.camera.settings import CameraSettings
+from device.camera.v4l2 import V4l2Camera
+from device.errors import ConfigError
+
+
+def _replay(settings: CameraSettings) -> Camera:
+    if not settings.replay_path:
+        raise ConfigError("camera.replay_path: required when camera.type = 'replay'")
+    path = Path(settings.replay_path)
+    return ReplayCamera(path, settings.replay_loop, None, settings.frame_queue_size)
+
+
+BACKENDS: dict[str, Callable[[CameraSettings], Camera]] = {
+    "picamera2": lambda settings: PiCamera(),
+    "v4l2": lambda settings: V4l2Camera(settings.device),
+    "replay": _replay,
+}
+
+
+def open_camera(settings: CameraSettings) -> Camera:
+    """Build and configure the backend named by settings.type (not started)."""
+    camera = BACKENDS[settings.type](settings)
+    camera.configure(CameraConfig(settings.width, settings.height, settings.fps))
+    return camera

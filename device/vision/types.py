@@ -1,4 +1,4 @@
-"""Frozen data passed between the vision stages (detect -> landmarks -> quality/liveness -> embed)."""
+"""Frozen data passed between the vision stages (detect, landmarks, quality, liveness, embed)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,80 @@
+"""The camera thread: captures frames and posts them to the core loop; reopens a lost camera."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from device.camera.base import Camera, Frame
+from device.errors import CameraError
+
+log = logging.getLogger(__name__)
+
+
+class CameraPump:
+    """Owns the camera's lifecycle on its own thread.
+
+    A capture that times out or fails marks the camera lost: the pump reports it, stops the
+    camera, and restarts it after a doubling delay with jitter (capped), forever until stop().
+    """
+
+    def __init__(
+        self,
+        camera: Camera,
+        on_frame: Callable[[Frame], object],
+        on_failure: Callable[[str], object],
+        capture_timeout_s: float,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._camera = camera
+        self._on_frame = on_frame
+        self._on_failure = on_failure
+        self._timeout_s = capture_timeout_s
+        self._max_backoff_s = max_backoff_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.restarts = 0
+        self.frames = 0
+
+    def start(self) -> None:
+        self._camera.start()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._timeout_s + 5.0)
+            self._thread = None
+        self._camera.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"frames": self.frames, "restarts": self.restarts, **self._camera.status()}
+
+    def _run(self) -> None:
+        delay = 0.5
+        while not self._stop.is_set():
+            try:
+                with self._camera.capture(self._timeout_s) as frame:
+                    self.frames += 1
+                    self._on_frame(frame)
+                delay = 0.5
+            except CameraError as exc:
+                log.warning("camera lost: %s; restarting in %.1f s", exc, delay)
+                self._on_failure(str(exc))
+                self._camera.stop()
+                if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+                    return
+                delay = min(delay * 2, self._max_backoff_s)
+                self._restart()
+
+    def _restart(self) -> None:
+        try:
+            self._camera.start()
+            self.restarts += 1
+        except CameraError as exc:
+            log.warning("camera restart failed: %s", exc)

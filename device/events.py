@@ -1,0 +1,102 @@
+"""Events that hardware and network threads post to the core loop, and the bounded bus they use."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from device.camera.base import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class FrameArrived:
+    frame: Frame
+
+
+@dataclass(frozen=True, slots=True)
+class CardInserted:
+    card: Any  # device.cardreader.card.IdCard
+
+
+@dataclass(frozen=True, slots=True)
+class CardRemoved:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentFailed:
+    component: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInput:
+    """ID number keyed in by a home-visit worker, with the person's consent answer."""
+
+    id_number: str
+    operator_id: str
+    consent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Run `function` on the core loop (used by the fleet channel) and hand back its result."""
+
+    function: Any
+    reply: queue.Queue[Any]
+
+
+Event = FrameArrived | CardInserted | CardRemoved | ComponentFailed | WorkerInput | Call
+
+
+class EventBus:
+    """One bounded queue into the core loop.
+
+    Frames are best-effort: when the queue is above `frame_watermark` a frame is dropped and
+    counted. Every other event waits for room (with a timeout) and is never dropped silently.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self._queue: queue.Queue[Event] = queue.Queue(maxsize=maxsize)
+        self._watermark = max(1, maxsize // 4)
+        self._lock = threading.Lock()
+        self.frames_dropped = 0
+        self.events_posted = 0
+
+    def post_frame(self, frame: Frame) -> bool:
+        if self._queue.qsize() >= self._watermark:
+            with self._lock:
+                self.frames_dropped += 1
+            return False
+        return self.post(FrameArrived(frame), timeout_s=0.0)
+
+    def post(self, event: Event, timeout_s: float = 5.0) -> bool:
+        try:
+            if timeout_s <= 0:
+                self._queue.put_nowait(event)
+            else:
+                self._queue.put(event, timeout=timeout_s)
+        except queue.Full:
+            if isinstance(event, FrameArrived):
+                with self._lock:
+                    self.frames_dropped += 1
+                return False
+            raise
+        with self._lock:
+            self.events_posted += 1
+        return True
+
+    def get(self, timeout_s: float) -> Event | None:
+        try:
+            return self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def status(self) -> dict[str, int]:
+        return {
+            "depth": self._queue.qsize(),
+            "frames_dropped": self.frames_dropped,
+            "events_posted": self.events_posted,
+        }
