@@ -19,5 +19,8 @@ class CardReaderSettings(Section):
     retry_backoff_s: float = Field(0.1, gt=0, le=10)
     max_backoff_s: float = Field(5.0, gt=0, le=300)
     poll_interval_s: float = Field(0.3, gt=0, le=10)
+    removal_misses: int = Field(2, ge=1, le=20)
+    max_read_failures: int = Field(3, ge=1, le=20)
+    read_wait_s: float = Field(10.0, gt=0, le=600)
     sim_script: str = ""
     wlt_decoder_path: str = ""

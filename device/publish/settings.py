@@ -17,6 +17,8 @@ class OutboxSettings(Section):
     path: str = "outbox.sqlite3"
     max_rows: int = Field(100_000, ge=10, le=10_000_000)
     alarm_ratio: float = Field(0.8, gt=0, lt=1)
+    max_inflight: int = Field(32, ge=1, le=1000)
+    busy_timeout_s: float = Field(5.0, gt=0, le=60)
 
 
 class MqttSettings(Section):
@@ -25,9 +27,10 @@ class MqttSettings(Section):
     ca_cert: str = "ca.crt"
     client_cert: str = "device.crt"
     client_key: str = "device.tls.key"
-    topic_prefix: str = "faceterm/v1"
+    topic_prefix: str = Field("faceterm/v1", pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     keepalive_s: int = Field(30, ge=5, le=3600)
     telemetry_interval_s: float = Field(60.0, gt=0, le=86400)
     reconnect_min_s: float = Field(1.0, gt=0, le=60)
     reconnect_max_s: float = Field(60.0, gt=0, le=3600)
     connect_timeout_s: float = Field(10.0, gt=0, le=120)
+    thermal_zone_path: str = "/sys/class/thermal/thermal_zone0/temp"

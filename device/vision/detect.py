@@ -39,7 +39,6 @@ class AnchorLayout:
         i = 0
         while i < len(self.strides):
             stride = self.strides[i]
-            group = sum(1 for s in self.strides[i:] if s == stride)
             run = 0
             while i + run < len(self.strides) and self.strides[i + run] == stride:
                 run += 1
@@ -50,7 +49,6 @@ class AnchorLayout:
             centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
             parts.append(np.repeat(centres, per_cell, axis=0))
             i += run
-            del group
         return np.concatenate(parts).astype(np.float32)
 
 
@@ -90,7 +88,8 @@ def letterbox(rgb: Image, size: int) -> tuple[Image, Letterbox]:
 def decode(raw: Floats, logits: Floats, anchors: Floats, size: int) -> tuple[Floats, Floats]:
     """Raw regressors (N x 16: cx, cy, w, h, 6 keypoints x, y; in input pixels relative to the
     anchor) to (N x 16 absolute input pixels as x0, y0, x1, y1, keypoints; N scores)."""
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits.reshape(-1), -RAW_SCORE_CLIP, RAW_SCORE_CLIP)))
+    clipped = np.clip(logits.reshape(-1).astype(np.float64), -RAW_SCORE_CLIP, RAW_SCORE_CLIP)
+    scores = 1.0 / (1.0 + np.exp(-clipped))
     centre = anchors * size
     cx = raw[:, 0] + centre[:, 0]
     cy = raw[:, 1] + centre[:, 1]

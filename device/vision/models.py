@@ -77,7 +77,8 @@ class Manifest:
             raise ModelError(f"{self.directory / MANIFEST_NAME}: no model with {wanted}")
         if len(found) > 1:
             names = ", ".join(e.name for e in found)
-            raise ModelError(f"{self.directory / MANIFEST_NAME}: several models with {wanted}: {names}")
+            where = self.directory / MANIFEST_NAME
+            raise ModelError(f"{where}: several models with {wanted}: {names}")
         return found[0]
 
     def optional(self, task: str, variant: str | None = None) -> ModelEntry | None:

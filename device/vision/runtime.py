@@ -96,7 +96,7 @@ class TFLiteModel:
 
     def invoke(self, *inputs: Tensor) -> list[Tensor]:
         """Run once. Each input must match its tensor's shape (a missing leading batch axis of 1
-        is added); float inputs to a quantized tensor are quantized with its scale and zero point."""
+        is added); float inputs to a quantized tensor are quantized with its scale/zero point."""
         if len(inputs) != len(self.inputs):
             raise ModelError(f"{self.label}: expected {len(self.inputs)} inputs, got {len(inputs)}")
         for spec, value in zip(self.inputs, inputs, strict=True):
@@ -128,7 +128,7 @@ class TFLiteModel:
         )
 
     def _read(self, spec: TensorSpec) -> Tensor:
-        raw = np.array(self._interpreter.get_tensor(spec.index))
+        raw: Tensor = np.array(self._interpreter.get_tensor(spec.index))
         return dequantize(raw, spec) if spec.quantized else raw
 
 
@@ -136,7 +136,8 @@ def quantize(values: Tensor, spec: TensorSpec) -> Tensor:
     """Float values to the tensor's integer type: round(x / scale) + zero_point, saturated."""
     info = np.iinfo(spec.dtype)
     scaled = np.round(values.astype(np.float32) / spec.scale) + spec.zero_point
-    return np.clip(scaled, info.min, info.max).astype(spec.dtype)
+    quantized: Tensor = np.clip(scaled, info.min, info.max).astype(spec.dtype)
+    return quantized
 
 
 def dequantize(values: Tensor, spec: TensorSpec) -> Array:

@@ -1,0 +1,86 @@
+"""Configuration changes from the bureau: merged, validated, written atomically, revertible."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from device.config import Config, parse
+from device.errors import ConfigError
+
+
+def merge(current: Mapping[str, Any], changes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """current with each section's keys replaced by changes (sections and keys validated later)."""
+    merged = {name: dict(section) for name, section in current.items()}
+    for name, section in changes.items():
+        merged.setdefault(name, {}).update(section)
+    return merged
+
+
+def to_toml(data: Mapping[str, Mapping[str, Any]]) -> str:
+    """Render a two-level configuration as TOML (strings, numbers, booleans and string lists)."""
+    lines: list[str] = []
+    for name, section in data.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {_value(value)}" for key, value in section.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise ConfigError(f"cannot write a {type(value).__name__} value to TOML")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write, fsync, rename over, fsync the directory: a crash leaves the old or the new file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o640)
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+class ConfigStore:
+    """The device's configuration file, with the previous version kept beside it for rollback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.previous = path.with_name(path.name + ".previous")
+
+    def current_data(self) -> dict[str, Any]:
+        return tomllib.loads(self.path.read_text(encoding="utf-8"))
+
+    def propose(self, changes: Mapping[str, Mapping[str, Any]]) -> tuple[Config, str]:
+        """Validate the merged configuration; ConfigError names the key when it is invalid."""
+        text = to_toml(merge(self.current_data(), changes))
+        return parse(text, "config.set"), text
+
+    def commit(self, text: str) -> None:
+        """Keep the running file as .previous, then switch to the new text."""
+        write_atomically(self.previous, self.path.read_text(encoding="utf-8"))
+        write_atomically(self.path, text)
+
+    def rollback(self) -> None:
+        """Put the previous file back (after a failed health check or a failed start)."""
+        if not self.previous.exists():
+            raise ConfigError(f"{self.previous}: no previous configuration to roll back to")
+        write_atomically(self.path, self.previous.read_text(encoding="utf-8"))

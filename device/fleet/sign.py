@@ -1,0 +1,49 @@
+"""Bureau side: sign a command for a device or a group (used by faceterm-fleet and tests)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import warnings
+from typing import Any
+
+from joserfc import jws
+from joserfc.jwk import OKPKey
+
+
+def sign_command(
+    key: OKPKey,
+    kid: str,
+    audience: str | list[str],
+    command: str,
+    params: dict[str, Any] | None = None,
+    ttl_s: float = 300.0,
+    now_s: float | None = None,
+    jti: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """A compact JWS (EdDSA) over the command claims."""
+    issued = time.time() if now_s is None else now_s
+    claims: dict[str, Any] = {
+        "iss": kid,
+        "aud": audience,
+        "iat": int(issued),
+        "exp": int(issued + ttl_s),
+        "jti": jti or secrets.token_hex(16),
+        "cmd": command,
+        "params": params or {},
+        **(extra or {}),
+    }
+    payload = json.dumps(claims, separators=(",", ":")).encode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "EdDSA" (RFC 8037) is flagged since RFC 9864
+        return jws.serialize_compact({"alg": "EdDSA", "kid": kid}, payload, key, ["EdDSA"])
+
+
+def sign_artifact(key: OKPKey, kid: str, name: str, sha256: str, size: int) -> str:
+    """The bureau's signature over a model artifact (checked by the device before install)."""
+    payload = json.dumps({"name": name, "sha256": sha256, "size": size}).encode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return jws.serialize_compact({"alg": "EdDSA", "kid": kid}, payload, key, ["EdDSA"])

@@ -1,0 +1,103 @@
+"""Logging set-up: the journal with structured fields under systemd, stdout otherwise.
+
+Every record passes device.redact.RedactingFilter, and the final text (message and any
+traceback) is redacted once more by the formatter, so no handler sees a clear ID number.
+Journal records carry SYSLOG_IDENTIFIER=faceterm and FACETERM_COMPONENT (the package part
+of the logger name: device.camera.pump -> camera), so `journalctl -t faceterm
+FACETERM_COMPONENT=camera` selects one component.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from device.redact import RedactingFilter, redact_text
+
+Mode = Literal["auto", "journal", "stdout"]
+IDENTIFIER = "faceterm"
+JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
+STDOUT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Under systemd the journal stamps time and unit; a plain format keeps the line short.
+JOURNAL_FORMAT = "%(name)s: %(message)s"
+
+
+def component_of(logger_name: str) -> str:
+    """The component a logger belongs to: 'device.camera.pump' -> 'camera', 'device' -> 'core'."""
+    parts = logger_name.split(".")
+    if parts[0] == "device":
+        parts = parts[1:]
+    return parts[0] if parts and parts[0] else "core"
+
+
+class ComponentFilter(logging.Filter):
+    """Adds FACETERM_COMPONENT to each record (the journal handler sends it as a field)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "FACETERM_COMPONENT"):
+            record.FACETERM_COMPONENT = component_of(record.name)
+        return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """Redacts the whole rendered text, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = redact_text(super().format(record))
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        return text
+
+
+def under_systemd(environ: Mapping[str, str]) -> bool:
+    """Whether systemd started us with its journal reachable."""
+    started = "INVOCATION_ID" in environ or "JOURNAL_STREAM" in environ
+    return started and JOURNAL_SOCKET.exists()
+
+
+def journal_handler(sender: Callable[..., Any] | None = None) -> logging.Handler | None:
+    """systemd-python's JournalHandler with our identifier, or None if it is not installed."""
+    try:
+        journal: Any = importlib.import_module("systemd.journal")
+    except ImportError:
+        return None
+    kwargs: dict[str, Any] = {"SYSLOG_IDENTIFIER": IDENTIFIER}
+    if sender is not None:
+        kwargs["sender_function"] = sender
+    handler: logging.Handler = journal.JournalHandler(**kwargs)
+    return handler
+
+
+def make_handler(mode: Mode = "auto", environ: Mapping[str, str] | None = None,
+                 sender: Callable[..., Any] | None = None) -> logging.Handler:
+    """The one handler for the root logger, with redaction and component filters attached."""
+    env = os.environ if environ is None else environ
+    handler: logging.Handler | None = None
+    if mode == "journal" or (mode == "auto" and under_systemd(env)):
+        handler = journal_handler(sender)
+    if handler is not None:
+        handler.setFormatter(RedactingFormatter(JOURNAL_FORMAT))
+    else:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(RedactingFormatter(STDOUT_FORMAT))
+    handler.addFilter(RedactingFilter())
+    handler.addFilter(ComponentFilter())
+    return handler
+
+
+def setup_logging(level: str | int = "INFO", mode: Mode = "auto",
+                  environ: Mapping[str, str] | None = None) -> logging.Handler:
+    """Replace the root logger's handlers by one redacting handler; return it."""
+    handler = make_handler(mode, environ)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler

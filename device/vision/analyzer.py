@@ -1,0 +1,111 @@
+"""Per-frame face analysis: detection, then face mesh, iris (on request) and head pose per face."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from device.vision.detect import LAYOUTS, FaceDetector
+from device.vision.geometry import head_pose
+from device.vision.landmarks import FaceLandmarker, IrisLandmarker
+from device.vision.models import Manifest
+from device.vision.settings import VisionSettings
+from device.vision.types import Detection, FaceObservation
+
+Image = npt.NDArray[np.uint8]
+
+
+def resolve_models_dir(settings: VisionSettings, base_dir: Path | None = None) -> Path:
+    """settings.models_dir, relative to base_dir (default: the working directory)."""
+    path = Path(settings.models_dir)
+    return path if path.is_absolute() or base_dir is None else base_dir / path
+
+
+class FaceAnalyzer:
+    """Owns the detector, mesh and iris interpreters; use from one thread only.
+
+    Build it with `FaceAnalyzer.load(settings)`, which verifies every model's sha256 against the
+    manifest before opening it (ModelError otherwise). The constructor does no I/O.
+    """
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        landmarker: FaceLandmarker,
+        iris: IrisLandmarker,
+        model_ids: dict[str, str],
+        min_mesh_presence: float = 0.5,
+    ) -> None:
+        self.detector = detector
+        self.landmarker = landmarker
+        self.iris = iris
+        self.model_ids = dict(model_ids)
+        self.min_mesh_presence = min_mesh_presence
+        self._frames = 0
+        self._faces = 0
+        self._last_ms: dict[str, float] = {}
+
+    @classmethod
+    def load(cls, settings: VisionSettings, base_dir: Path | None = None) -> FaceAnalyzer:
+        """Verify and open the detector (settings.detector variant), mesh and iris models."""
+        manifest = Manifest.load(resolve_models_dir(settings, base_dir))
+        entries = {
+            "detect": manifest.find(task="detect", variant=settings.detector),
+            "landmarks": manifest.find(task="landmarks"),
+            "iris": manifest.find(task="iris"),
+        }
+        models = {task: manifest.open(e, settings.num_threads) for task, e in entries.items()}
+        detector = FaceDetector(
+            models["detect"],
+            LAYOUTS[settings.detector],
+            settings.min_detection_score,
+            settings.nms_min_iou,
+        )
+        return cls(
+            detector,
+            FaceLandmarker(models["landmarks"]),
+            IrisLandmarker(models["iris"]),
+            {task: e.model_id for task, e in entries.items()},
+            settings.min_mesh_presence,
+        )
+
+    def analyze(
+        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
+    ) -> list[FaceObservation]:
+        """Faces in an HxWx3 uint8 RGB frame, best detection first (at most max_faces get a mesh
+        and pose; mesh and pose are None when the mesh model finds no face in the crop)."""
+        started = time.perf_counter()
+        detections = self.detector.detect(rgb)[: max(0, max_faces)]
+        detected = time.perf_counter()
+        observations = [self._observe(rgb, d, with_iris) for d in detections]
+        done = time.perf_counter()
+        self._frames += 1
+        self._faces += len(observations)
+        self._last_ms = {
+            "detect": (detected - started) * 1000.0,
+            "mesh": (done - detected) * 1000.0,
+            "total": (done - started) * 1000.0,
+        }
+        return observations
+
+    def _observe(self, rgb: Image, detection: Detection, with_iris: bool) -> FaceObservation:
+        mesh = self.landmarker.run(rgb, detection)
+        if mesh.presence < self.min_mesh_presence:
+            return FaceObservation(detection=detection, mesh=None, pose=None)
+        if with_iris:
+            mesh = dataclasses.replace(mesh, iris=self.iris.run(rgb, mesh.points))
+        return FaceObservation(detection=detection, mesh=mesh, pose=head_pose(mesh.points))
+
+    def status(self) -> dict[str, Any]:
+        """Counters and the last frame's stage timings (ms) for telemetry."""
+        return {
+            "frames": self._frames,
+            "faces": self._faces,
+            "last_ms": {k: round(v, 2) for k, v in self._last_ms.items()},
+            "models": dict(self.model_ids),
+        }
