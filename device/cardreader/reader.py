@@ -103,21 +103,25 @@ class CardReader:
             log.exception("cardreader: event sink failed")
 
     def _run(self) -> None:
-        failures = 0
+        failures = sam_errors = 0
         while not self._stop.is_set():
             try:
                 if self._link is None:
                     self._connect(failures)
                     failures = 0
                 self._poll_once()
+                sam_errors = 0
                 delay = self._settings.poll_interval_s
             except LinkLost as exc:
                 failures += 1
                 self._link_lost(exc)
                 delay = backoff_s(self._settings, failures, self._rng)
             except CardReaderError as exc:
-                self._error("sam_error", str(exc))
-                delay = self._settings.poll_interval_s
+                sam_errors += 1
+                if sam_errors == 1:  # once per streak; the streak backs off instead of spamming
+                    log.error("cardreader: SAM error: %s", exc)
+                    self._error("sam_error", str(exc))
+                delay = backoff_s(self._settings, sam_errors, self._rng)
             except Exception as exc:
                 log.exception("cardreader: unexpected failure in the polling thread")
                 self._error("internal", type(exc).__name__)

@@ -90,6 +90,7 @@ class SimulatedReader:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="faceterm-sim-"))
             self._link_path = self._temp_dir / "ttySAM"
         self._open_pty()
+        self._stop.clear()
         self._started_at = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="cardreader-sim", daemon=True)
         self._thread.start()
@@ -194,7 +195,10 @@ class SimulatedReader:
         return encode_response(Status.SUCCESS, data)
 
     def _fault_for(self, code: int) -> FaultRule | None:
-        name = Cmd(code).name if code in Cmd._value2member_map_ else f"0x{code:04X}"
+        try:
+            name = Cmd(code).name
+        except ValueError:
+            name = f"0x{code:04X}"
         for index, rule in enumerate(self._script.faults):
             if rule.commands and name not in rule.commands:
                 continue

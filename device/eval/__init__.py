@@ -1,0 +1,1 @@
+"""Evaluation of the on-device models: LFW-style verification, metrics, latency, build checks."""

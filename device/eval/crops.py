@@ -37,7 +37,7 @@ class Crop:
 def centre_crop(rgb: Image, fraction: float = CENTRE_CROP_FRACTION) -> Image:
     """The centred square of side `fraction` x the shorter side, resized to 112x112."""
     height, width = rgb.shape[:2]
-    side = max(1, int(round(min(height, width) * fraction)))
+    side = max(1, round(min(height, width) * fraction))
     top, left = (height - side) // 2, (width - side) // 2
     square = rgb[top : top + side, left : left + side]
     size = (ALIGNED_SIZE, ALIGNED_SIZE)
@@ -109,7 +109,7 @@ def packaged_images() -> list[Image]:
     with mirrored, rotated and rescaled copies so that calibration sees some variety."""
     from skimage import data
 
-    astronaut = np.ascontiguousarray(data.astronaut())
+    astronaut = np.ascontiguousarray(data.astronaut())  # type: ignore[no-untyped-call]
     images = [astronaut, np.ascontiguousarray(astronaut[:, ::-1])]
     centre = (astronaut.shape[1] / 2.0, astronaut.shape[0] / 3.0)
     for angle in (-15.0, -7.0, 7.0, 15.0):

@@ -2,14 +2,56 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from device.settings_base import Section
+
+Action = Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
+ALL_ACTIONS: list[Action] = ["blink", "turn_left", "turn_right", "nod", "open_mouth"]
 
 
 class LivenessSettings(Section):
     enabled: bool = True
+    # Active challenge: 2-3 random actions from `actions`, each within its own time window.
+    actions: list[Action] = Field(default_factory=lambda: list(ALL_ACTIONS), min_length=2)
     actions_min: int = Field(2, ge=1, le=5)
     actions_max: int = Field(3, ge=1, le=5)
     action_timeout_s: float = Field(5.0, gt=0, le=60)
+    # No human reacts to a prompt faster than this: an earlier response is a replay.
+    min_reaction_s: float = Field(0.15, ge=0, le=2)
+    baseline_s: float = Field(1.2, gt=0, le=10)
+    # Relative changes from the person's own baseline that count as the action.
+    turn_yaw_deg: float = Field(12.0, gt=0, le=60)
+    nod_pitch_deg: float = Field(10.0, gt=0, le=60)
+    mouth_open_delta: float = Field(0.08, gt=0, le=1)
+    blink_ear_drop_ratio: float = Field(0.3, gt=0, lt=1)
+    # A different deliberate action this strong (times its own threshold) fails the challenge.
+    wrong_action_factor: float = Field(1.4, ge=1, le=5)
+    # Continuity: same face track and identity throughout.
+    min_embedding_cosine: float = Field(0.45, gt=-1, lt=1)
+    min_track_iou: float = Field(0.25, gt=0, lt=1)
+    max_missing_frames: int = Field(5, ge=0, le=100)
+    # Screen flash (needs a screen facing the person).
     screen_flash: bool = True
+    flash_colours: int = Field(6, ge=3, le=20)
+    flash_step_s: float = Field(0.3, gt=0.05, le=2)
+    flash_max_lag_frames: int = Field(2, ge=0, le=10)
+    flash_min_correlation: float = Field(0.6, gt=0, lt=1)
+    flash_min_gain: float = Field(0.02, gt=0, lt=1)
+    # Passive cues: each one is a spoof reason at its own threshold.
+    moire_peak_ratio: float = Field(9.0, gt=1, le=1000)
+    frame_min_sides: int = Field(3, ge=2, le=4)
+    glare_max_fraction: float = Field(0.08, gt=0, lt=1)
+    passive_every_n_frames: int = Field(2, ge=1, le=30)
+    # Optional antispoof model (manifest task "antispoof"); its own threshold is in the manifest.
+    antispoof_model: bool = True
+
+    @model_validator(mode="after")
+    def _check_counts(self) -> LivenessSettings:
+        if self.actions_min > self.actions_max:
+            raise ValueError("actions_min must not exceed actions_max")
+        if self.actions_max > len(set(self.actions)) + 2:
+            raise ValueError("actions_max too large for the allowed actions")
+        return self

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from device.errors import PublishError
 from device.publish import pki
 
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 SIGNING_KEY_NAME = "device.key"
 
 
@@ -92,6 +94,8 @@ def provision(
     state_dir: Path, device_id: str, authority: pki.Authority | None = None
 ) -> Provisioned:
     """Create the device's keys (keeping existing ones), CSR and, given a CA, its certificate."""
+    if not DEVICE_ID_RE.match(device_id):
+        raise PublishError(f"device id {device_id!r} must match {DEVICE_ID_RE.pattern}")
     state_dir.mkdir(parents=True, exist_ok=True)
     signing = state_dir / SIGNING_KEY_NAME
     if not signing.exists():

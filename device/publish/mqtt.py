@@ -46,6 +46,7 @@ class LinkConfig:
     max_inflight: int = 32
     clean_start: bool = True
     session_expiry_s: int = 0
+    manual_ack: bool = False  # ack an inbound QoS 1 message only after the hook returned
 
 
 class Backoff:
@@ -71,8 +72,9 @@ class LinkHooks:
 
     connected: Callable[[], None] = lambda: None
     disconnected: Callable[[str], None] = lambda reason: None
-    acked: Callable[[int, bool, str], None] = lambda mid, ok, reason: None
+    acked: Callable[[int, int, str], None] = lambda mid, code, reason: None  # PUBACK code
     message: MessageHook = lambda topic, payload, props: None
+    subscribed: Callable[[bool], None] = lambda granted: None
 
 
 class MqttLink:
@@ -90,7 +92,7 @@ class MqttLink:
     def _make_client(self) -> mqtt.Client:
         cfg = self.config
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id,
-                             protocol=mqtt.MQTTv5)
+                             protocol=mqtt.MQTTv5, manual_ack=cfg.manual_ack)
         client.tls_set(ca_certs=cfg.ca_cert, certfile=cfg.client_cert, keyfile=cfg.client_key,
                        cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.connect_timeout = cfg.connect_timeout_s
@@ -102,6 +104,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
@@ -126,14 +129,28 @@ class MqttLink:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                     props: Any) -> None:
-        ok = not reason.is_failure
-        if not ok:
+        if reason.is_failure:
             self._error(f"publish refused by broker: {reason} ({reason.value})")
-        self._guard(lambda: self.hooks.acked(mid, ok, str(reason)))
+        self._guard(lambda: self.hooks.acked(mid, int(reason.value), str(reason)))
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
+                      props: Any) -> None:
+        granted = all(not reason.is_failure for reason in reasons)
+        if not granted:
+            self._error(f"subscription refused: {[str(r) for r in reasons]}")
+        self._guard(lambda: self.hooks.subscribed(granted))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         props = getattr(msg, "properties", None)
-        self._guard(lambda: self.hooks.message(msg.topic, bytes(msg.payload), props))
+        try:
+            self.hooks.message(msg.topic, bytes(msg.payload), props)
+        except Exception:  # a callback boundary
+            log.exception("mqtt: message handler failed on %s", msg.topic)
+            if self.config.manual_ack:  # not acknowledged: reconnect to get it again
+                client.disconnect()
+                return
+        if self.config.manual_ack and msg.qos > 0:
+            client.ack(msg.mid, msg.qos)
 
     def _guard(self, call: Callable[[], None]) -> None:
         try:

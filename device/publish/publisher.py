@@ -34,6 +34,7 @@ from device.publish.topics import Topics
 log = logging.getLogger(__name__)
 
 REJECT_PAUSE_S = 5.0
+NO_MATCHING_SUBSCRIBERS = 16  # MQTT 5 PUBACK reason: accepted, but nobody will get it
 AUX_QUEUE_SIZE = 256
 
 
@@ -58,12 +59,14 @@ class Publisher:
         self._to_delete: list[int] = []  # seqs acknowledged, to delete (link thread only)
         self._cursor = 0  # highest seq handed to paho (link thread only)
         self._paused_until = 0.0
+        self._window = 1  # 1 while probing that a receiver listens, then max_inflight
         self._aux: queue.Queue[tuple[str, bytes, int, bool, Properties | None]] = queue.Queue(
             AUX_QUEUE_SIZE)
         self._next_telemetry = 0.0
         self.sent = 0
         self.acked = 0
         self.rejected = 0
+        self.unheard = 0
 
     def _link_config(self) -> LinkConfig:
         mq, path = self.config.mqtt, self.config.state_path
@@ -145,6 +148,7 @@ class Publisher:
 
     # ----------------------------------------------------------------------- link thread
     def _connected(self) -> None:
+        self._window = 1
         self.link.publish(self.topics.status, b"online", qos=1, retain=True)
         self.link.subscribe(self.topics.commands, qos=1)
         self._next_telemetry = 0.0
@@ -152,18 +156,31 @@ class Publisher:
     def _disconnected(self, reason: str) -> None:
         self.telemetry.last_error = f"disconnected: {reason}"
 
-    def _on_ack(self, mid: int, ok: bool, reason: str) -> None:
+    def _on_ack(self, mid: int, code: int, reason: str) -> None:
+        """PUBACK: delete the row on success; otherwise keep it, rewind and retry later.
+
+        "No matching subscribers" (16) means no bureau receiver holds a subscription (e.g. the
+        broker restarted and lost its shared subscriptions): the row is kept and re-sent.
+        Retrying re-opens the window one message at a time, so arrival stays in seq order.
+        """
         seq = self._inflight.pop(mid, None)
         if seq is None:
             return
-        if ok:
+        if code == 0:
             self._to_delete.append(seq)
             self.acked += 1
+            self._window = self.config.outbox.max_inflight
             return
-        self.rejected += 1
-        self.telemetry.last_error = f"result seq {seq} refused by broker: {reason}"
+        if code == NO_MATCHING_SUBSCRIBERS:
+            self.unheard += 1
+            pause_s = self.config.mqtt.no_subscriber_retry_s
+        else:
+            self.rejected += 1
+            pause_s = REJECT_PAUSE_S
+        self.telemetry.last_error = f"result seq {seq} not delivered: {reason}"
         self._cursor = min(self._cursor, seq - 1)
-        self._paused_until = time.monotonic() + REJECT_PAUSE_S
+        self._window = 1
+        self._paused_until = time.monotonic() + pause_s
 
     def _message(self, topic: str, payload: bytes, props: Properties | None) -> None:
         if self.on_command is not None and topic.startswith(self.topics.base + "/cmd/"):
@@ -186,7 +203,7 @@ class Publisher:
             self.link.publish(self.topics.telemetry, json.dumps(self.telemetry_payload()))
 
     def _pump(self) -> None:
-        room = self.config.outbox.max_inflight - len(self._inflight)
+        room = self._window - len(self._inflight)
         if room <= 0 or time.monotonic() < self._paused_until:
             return
         for row in self.outbox.pending(self._cursor, room):
@@ -217,4 +234,5 @@ class Publisher:
             "connect_failures": self.link.failures, "last_error": self.link.last_error,
             "outbox": self.outbox.status(), "inflight": len(self._inflight),
             "sent": self.sent, "acked": self.acked, "rejected": self.rejected,
+            "no_subscribers": self.unheard,
         }

@@ -33,4 +33,5 @@ class MqttSettings(Section):
     reconnect_min_s: float = Field(1.0, gt=0, le=60)
     reconnect_max_s: float = Field(60.0, gt=0, le=3600)
     connect_timeout_s: float = Field(10.0, gt=0, le=120)
+    no_subscriber_retry_s: float = Field(2.0, gt=0, le=600)
     thermal_zone_path: str = "/sys/class/thermal/thermal_zone0/temp"

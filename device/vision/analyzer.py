@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from device.vision.detect import LAYOUTS, FaceDetector
 from device.vision.geometry import head_pose
-from device.vision.landmarks import FaceLandmarker, IrisLandmarker
+from device.vision.landmarks import FaceLandmarker, IrisLandmarker, refine_eyes
 from device.vision.models import Manifest
 from device.vision.settings import VisionSettings
 from device.vision.types import Detection, FaceObservation
@@ -78,8 +78,13 @@ class FaceAnalyzer:
         self, rgb: Image, with_iris: bool = False, max_faces: int = 2
     ) -> list[FaceObservation]:
         """Faces in an HxWx3 uint8 RGB frame, best detection first (at most max_faces get a mesh
-        and pose; mesh and pose are None when the mesh model finds no face in the crop)."""
+        and pose; mesh and pose are None when the mesh model finds no face in the crop).
+
+        with_iris=True adds the irises and replaces the mesh's 16 eye-contour points per eye by
+        the iris model's (MediaPipe's "refined" mesh): eye aspect ratios then follow the lids;
+        without it the plain mesh barely moves on closed eyes. About +2-3 ms per face."""
         started = time.perf_counter()
+        rgb = np.ascontiguousarray(rgb)  # views such as rgb[:, ::-1] are fine
         detections = self.detector.detect(rgb)[: max(0, max_faces)]
         detected = time.perf_counter()
         observations = [self._observe(rgb, d, with_iris) for d in detections]
@@ -98,7 +103,8 @@ class FaceAnalyzer:
         if mesh.presence < self.min_mesh_presence:
             return FaceObservation(detection=detection, mesh=None, pose=None)
         if with_iris:
-            mesh = dataclasses.replace(mesh, iris=self.iris.run(rgb, mesh.points))
+            iris, contours = self.iris.run_with_contours(rgb, mesh.points)
+            mesh = dataclasses.replace(mesh, points=refine_eyes(mesh.points, contours), iris=iris)
         return FaceObservation(detection=detection, mesh=mesh, pose=head_pose(mesh.points))
 
     def status(self) -> dict[str, Any]:

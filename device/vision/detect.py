@@ -9,7 +9,9 @@ interpolated anchor (48 x 48 = 2304). With fixed anchor sizes only the anchor ce
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import cv2
 import numpy as np
@@ -54,7 +56,9 @@ class AnchorLayout:
 
 SHORT_RANGE = AnchorLayout(128, (8, 16, 16, 16), interpolated=True)
 FULL_RANGE = AnchorLayout(192, (4,), interpolated=False)
-LAYOUTS = {"short_range": SHORT_RANGE, "full_range": FULL_RANGE}
+LAYOUTS: Mapping[str, AnchorLayout] = MappingProxyType(
+    {"short_range": SHORT_RANGE, "full_range": FULL_RANGE}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -86,7 +87,7 @@ def _check_crop(crop: Image) -> Image:
     return array
 
 
-def l2_normalise(vector: npt.NDArray[np.floating]) -> Vector:
+def l2_normalise(vector: npt.NDArray[Any]) -> Vector:
     """The vector scaled to unit length (a zero vector stays zero)."""
     values = np.asarray(vector, dtype=np.float32)
     norm = float(np.linalg.norm(values))
@@ -95,7 +96,7 @@ def l2_normalise(vector: npt.NDArray[np.floating]) -> Vector:
     return values / norm if norm > 0.0 else values
 
 
-def cosine(a: npt.NDArray[np.floating], b: npt.NDArray[np.floating]) -> float:
+def cosine(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> float:
     """Cosine similarity in [-1, 1] (0.0 when either vector is zero)."""
     left = np.asarray(a, dtype=np.float64).reshape(-1)
     right = np.asarray(b, dtype=np.float64).reshape(-1)

@@ -27,6 +27,14 @@ EYE_ROI_SCALE = 2.3
 # Mesh indices of the eye corners: the person's right eye (image left) then left eye.
 EYE_CORNERS = ((33, 133), (362, 263))
 IRIS_POINTS = 5
+CONTOUR_VALUES = 71 * 3
+# The iris model's first 16 eye-contour points (lower lid from the corner on the crop's left to
+# the other corner, then upper lid in the same direction) as mesh indices, per eye; the person's
+# left eye is seen mirrored, so its list starts at its outer corner, like the right eye's.
+EYE_CONTOURS = (
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,29 +125,50 @@ class FaceLandmarker:
 
 
 class IrisLandmarker:
-    """iris_landmark.tflite on both eyes: returns 2x5x2 (person's right, left; centre first)."""
+    """iris_landmark.tflite on both eyes: iris 2x5x2 (person's right, left; centre first) and
+    the 16-point eye contours 2x16x2 that sharpen the mesh's lids (see refine_eyes)."""
 
     def __init__(self, model: TFLiteModel) -> None:
         self._model = model
         self.size = _input_size(model)
 
     def run(self, rgb: Image, mesh_points: Floats) -> Floats:
-        irises = [
+        return self.run_with_contours(rgb, mesh_points)[0]
+
+    def run_with_contours(self, rgb: Image, mesh_points: Floats) -> tuple[Floats, Floats]:
+        eyes = [
             self._one_eye(rgb, mesh_points[a], mesh_points[b], mirror=index == 1)
             for index, (a, b) in enumerate(EYE_CORNERS)
         ]
-        return np.stack(irises).astype(np.float32)
+        iris = np.stack([e[0] for e in eyes]).astype(np.float32)
+        contours = np.stack([e[1] for e in eyes]).astype(np.float32)
+        return iris, contours
 
-    def _one_eye(self, rgb: Image, first: Floats, second: Floats, mirror: bool) -> Floats:
+    def _one_eye(
+        self, rgb: Image, first: Floats, second: Floats, mirror: bool
+    ) -> tuple[Floats, Floats]:
         roi = eye_roi(first, second)
         crop = roi.crop(rgb, self.size)
         if mirror:
             crop = np.ascontiguousarray(crop[:, ::-1])
         outputs = self._model.invoke(crop.astype(np.float32) / 255.0)
         iris = next((o for o in outputs if o.size == IRIS_POINTS * 3), None)
-        if iris is None:
-            raise ModelError(f"{self._model.label}: no 5-point iris output")
-        points = iris.reshape(IRIS_POINTS, 3)[:, :2].astype(np.float32)
+        contour = next((o for o in outputs if o.size == CONTOUR_VALUES), None)
+        if iris is None or contour is None:
+            raise ModelError(f"{self._model.label}: expected iris and eye-contour outputs")
+        points = np.concatenate(
+            [iris.reshape(-1, 3)[:, :2], contour.reshape(-1, 3)[: len(EYE_CONTOURS[0]), :2]]
+        ).astype(np.float32)
         if mirror:
             points[:, 0] = self.size - points[:, 0]
-        return roi.to_frame(points, self.size)
+        mapped = roi.to_frame(points, self.size)
+        return mapped[:IRIS_POINTS], mapped[IRIS_POINTS:]
+
+
+def refine_eyes(mesh_points: Floats, contours: Floats) -> Floats:
+    """A copy of the mesh with each eye's 16 contour points (x, y) taken from the iris model,
+    as MediaPipe's refined face mesh does: the lids then follow blinks closely."""
+    refined = mesh_points.copy()
+    for indices, contour in zip(EYE_CONTOURS, contours, strict=True):
+        refined[list(indices), :2] = contour
+    return refined

@@ -1,0 +1,223 @@
+"""`LivenessProbe`: the session's one entry into liveness (CONTRIBUTING.md contract).
+
+Timeline of one attempt: `begin(now_s)`; a first phase (flash colours on the screen, or a short
+hold-still when the flash is off) measures the person's neutral face and the flash reflection;
+then the random actions, one window each. The session calls `prompt(now_s)` to draw the UI,
+`observe(...)` for every analysed frame and `verdict(now_s)` until it returns a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from device.camera.base import Frame
+from device.liveness import policy
+from device.liveness.antispoof import AntispoofModel
+from device.liveness.challenge import ChallengeTracker, plan_actions
+from device.liveness.flash import MIN_SAMPLES, RGB, FlashRecorder, plan_colours
+from device.liveness.measures import box_iou, face_box, measure
+from device.liveness.messages import action_prompt
+from device.liveness.passive import PassiveCues, cues, summarise
+from device.liveness.settings import LivenessSettings
+from device.vision.embed import cosine
+from device.vision.types import Box, FaceObservation
+
+Embedding = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What the UI shows now: a message code, seconds left, the screen colour (flash phase)."""
+
+    code: str
+    countdown_s: float
+    flash_rgb: RGB | None = None
+    step: int = 0
+    steps: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessVerdict:
+    """`outcome` live | spoof | inconclusive; `reasons` codes; `scores` named numbers."""
+
+    outcome: str
+    reasons: tuple[str, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+class LivenessProbe:
+    """One liveness attempt; owned by the session's core loop (not thread-safe)."""
+
+    def __init__(
+        self,
+        settings: LivenessSettings,
+        rng: np.random.Generator,
+        antispoof: AntispoofModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.rng = rng
+        self.antispoof = antispoof if settings.antispoof_model else None
+        self.actions: tuple[str, ...] = ()
+        self.colours: tuple[RGB, ...] = ()
+        self._reset(0.0)
+
+    def _reset(self, now_s: float) -> None:
+        self._start_s = now_s
+        self._phase_end_s = now_s
+        self._tracker = ChallengeTracker(self.actions, self.settings, now_s)
+        self._flash = FlashRecorder(self.colours)
+        self._passive: list[PassiveCues] = []
+        self._antispoof: list[float] = []
+        self._frames = 0
+        self._missing = 0
+        self._last_box: Box | None = None
+        self._anchor: Embedding | None = None
+        self._min_cosine = 1.0
+        self._continuity: str | None = None
+        self._steps_started = False
+        self._verdict: LivenessVerdict | None = None
+
+    def begin(self, now_s: float) -> None:
+        """Draw this attempt's random actions and flash colours; start the clock."""
+        s = self.settings
+        self.actions = plan_actions(self.rng, s.actions, s.actions_min, s.actions_max)
+        self.colours = plan_colours(self.rng, s.flash_colours) if s.screen_flash else ()
+        self._reset(now_s)
+        flash_s = len(self.colours) * s.flash_step_s
+        self._phase_end_s = now_s + max(s.baseline_s, flash_s)
+        self._tracker = ChallengeTracker(self.actions, s, now_s)
+
+    def flash_colour(self, now_s: float) -> RGB | None:
+        """The colour the screen shows at now_s (None outside the flash phase)."""
+        index = int((now_s - self._start_s) // self.settings.flash_step_s)
+        return self.colours[index] if 0 <= index < len(self.colours) else None
+
+    def prompt(self, now_s: float) -> Prompt | None:
+        """The prompt to show now, or None once the verdict is known."""
+        if self._verdict is not None:
+            return None
+        total = len(self.actions)
+        if not self._steps_started:
+            code = "liveness_look_at_screen" if self.colours else "liveness_hold_still"
+            return Prompt(code, max(0.0, self._phase_end_s - now_s), self.flash_colour(now_s),
+                          0, total)
+        action = self._tracker.current_action()
+        if action is None:
+            return None
+        code = "liveness_face_front" if self._tracker.peaked else action_prompt(action)
+        countdown = max(0.0, self._tracker.deadline_s() - now_s)
+        return Prompt(code, countdown, None, self._tracker.state.index + 1, total)
+
+    def observe(
+        self, frame: Frame, face: FaceObservation | None, embedding: Embedding | None,
+        now_s: float,
+    ) -> None:
+        """Feed one analysed frame: the tracked face (None if no face) and, now and then, its
+        embedding."""
+        if self._verdict is not None:
+            return
+        self._frames += 1
+        self._check_continuity(face, embedding)
+        measures = measure(frame.rgb, face) if face is not None else None
+        if face is not None and self._frames % self.settings.passive_every_n_frames == 0:
+            self._sample_passive(frame, face)
+        if not self._steps_started and now_s < self._phase_end_s:
+            colour = self.flash_colour(now_s)
+            if measures is not None:
+                self._tracker.add_baseline(measures)
+            if colour is not None and face is not None:
+                self._flash.add(colour, frame.rgb, face_box(face))
+            return
+        if not self._steps_started:
+            self._end_first_phase(now_s)
+        self._tracker.observe(measures, now_s)
+        self._settle(now_s)
+
+    def _sample_passive(self, frame: Frame, face: FaceObservation) -> None:
+        box = face.detection.box
+        self._passive.append(cues(frame.rgb, box))
+        if self.antispoof is not None:
+            self._antispoof.append(self.antispoof.score(frame.rgb, box))
+
+    def _check_continuity(self, face: FaceObservation | None, embedding: Embedding | None) -> None:
+        s = self.settings
+        if face is None:
+            self._missing += 1
+            if self._missing > s.max_missing_frames:
+                self._continuity = self._continuity or "face_lost"
+            return
+        self._missing = 0
+        box = face.detection.box
+        if self._last_box is not None and box_iou(box, self._last_box) < s.min_track_iou:
+            self._continuity = "track_broken"
+        self._last_box = box
+        if embedding is not None:
+            if self._anchor is None:
+                self._anchor = embedding
+            self._min_cosine = min(self._min_cosine, cosine(self._anchor, embedding))
+            if self._min_cosine < s.min_embedding_cosine:
+                self._continuity = "identity_changed"
+
+    def _end_first_phase(self, now_s: float) -> None:
+        self._steps_started = True
+        if not self._tracker.start_steps(now_s):
+            self._continuity = self._continuity or "baseline_unstable"
+            self._verdict = self._build("timeout", "baseline_unstable", final=True)
+            return
+        early = self._build("running", None, final=False)
+        if early.outcome == "spoof":
+            self._verdict = early
+
+    def _settle(self, now_s: float) -> None:
+        state = self._tracker.state
+        if state.status in ("passed", "failed", "timeout") or self._continuity in (
+            policy.SPOOF_CONTINUITY | {"face_lost"}
+        ):
+            self._verdict = self._build(state.status, state.reason, final=True)
+
+    def verdict(self, now_s: float) -> LivenessVerdict | None:
+        """The verdict once known (None while the attempt is still running)."""
+        if self._verdict is None and now_s >= self._phase_end_s:
+            if not self._steps_started:
+                self._end_first_phase(now_s)
+            if self._verdict is None:
+                self._tracker.observe(None, now_s)
+                self._settle(now_s)
+        return self._verdict
+
+    def _build(self, status: str, reason: str | None, final: bool) -> LivenessVerdict:
+        s = self.settings
+        flash = self._flash.result(s.flash_max_lag_frames) if self.colours else None
+        passive = summarise(self._passive, s.moire_peak_ratio, s.frame_min_sides,
+                            s.glare_max_fraction)
+        model = float(np.mean(self._antispoof)) if self._antispoof else None
+        evidence = policy.Evidence(status, reason, self._continuity, flash, passive, model)
+        thresholds = policy.Thresholds(
+            s.flash_min_correlation, s.flash_min_gain, MIN_SAMPLES,
+            self.antispoof.threshold if self.antispoof is not None else 0.5,
+        )
+        outcome, reasons = policy.decide(evidence, thresholds)
+        if not final and outcome != "spoof":
+            outcome = "inconclusive"
+        return LivenessVerdict(outcome, reasons, self._scores(evidence))
+
+    def _scores(self, evidence: policy.Evidence) -> dict[str, float]:
+        done = sum(1 for p in self._tracker.levels_peak if p >= 1.0)
+        scores = {
+            "challenge_done": done / max(1, len(self.actions)),
+            "passive": round(evidence.passive.score, 4),
+            "moire_ratio": round(evidence.passive.moire_ratio, 3),
+            "frame_sides": evidence.passive.frame_sides,
+            "glare_fraction": round(evidence.passive.glare_fraction, 4),
+            "min_cosine": round(self._min_cosine, 4),
+            "frames": float(self._frames),
+        }
+        if evidence.flash is not None:
+            scores["flash_correlation"] = round(evidence.flash.correlation, 4)
+            scores["flash_gain"] = round(evidence.flash.gain, 4)
+        if evidence.antispoof_score is not None:
+            scores["antispoof"] = round(evidence.antispoof_score, 4)
+        return scores

@@ -1,0 +1,162 @@
+"""The active challenge: a random sequence of actions, each answered in order within its window.
+
+Pure logic over FaceMeasures and times. The person's neutral face is measured first (median over
+the baseline phase); every action is a relative change from it. Each step's window opens when the
+previous step has been done and the face returned to neutral, and closes `action_timeout_s` later.
+A different deliberate action (a turn, nod or mouth opening that was not asked for) or an answer
+faster than a human can react fails the challenge: a recorded video answers some other sequence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from device.liveness.measures import FaceMeasures
+from device.liveness.settings import LivenessSettings
+
+POSE_ACTIONS = ("turn_left", "turn_right", "nod")
+DELIBERATE = ("turn_left", "turn_right", "nod", "open_mouth")
+NEUTRAL_LEVEL = 0.5
+MIN_BASELINE_SAMPLES = 3
+
+
+def plan_actions(
+    rng: np.random.Generator, allowed: Sequence[str], n_min: int, n_max: int
+) -> tuple[str, ...]:
+    """n_min..n_max actions, no action twice in a row, at least one head movement when allowed."""
+    count = int(rng.integers(n_min, n_max + 1))
+    choices = sorted(set(allowed))
+    poses = [a for a in choices if a in POSE_ACTIONS]
+    for _ in range(100):
+        picked: list[str] = []
+        for _ in range(count):
+            options = [a for a in choices if not picked or a != picked[-1]]
+            picked.append(str(options[int(rng.integers(len(options)))]))
+        if not poses or any(a in POSE_ACTIONS for a in picked):
+            return tuple(picked)
+    return tuple(picked)
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    ear: float
+    mouth: float
+    yaw_deg: float
+    pitch_deg: float
+
+
+def baseline_of(samples: Sequence[FaceMeasures]) -> Baseline:
+    def med(values: list[float]) -> float:
+        return float(np.median(values))
+
+    return Baseline(
+        ear=med([s.ear for s in samples]),
+        mouth=med([s.mouth for s in samples]),
+        yaw_deg=med([s.yaw_deg for s in samples]),
+        pitch_deg=med([s.pitch_deg for s in samples]),
+    )
+
+
+def action_levels(m: FaceMeasures, base: Baseline, s: LivenessSettings) -> dict[str, float]:
+    """How far each action has gone, in units of its own threshold (1.0 = done)."""
+    yaw = (m.yaw_deg - base.yaw_deg) / s.turn_yaw_deg
+    ear_drop = 1.0 - m.ear / base.ear if base.ear > 0 else 0.0
+    return {
+        "blink": ear_drop / s.blink_ear_drop_ratio,
+        "turn_left": yaw,
+        "turn_right": -yaw,
+        "nod": abs(m.pitch_deg - base.pitch_deg) / s.nod_pitch_deg,
+        "open_mouth": (m.mouth - base.mouth) / s.mouth_open_delta,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StepState:
+    """`status`: running | passed | failed | timeout; `index` the step now asked for."""
+
+    status: str
+    index: int
+    window_start_s: float
+    reason: str | None = None
+
+
+class ChallengeTracker:
+    """Follows one challenge; feed it every analysed frame in time order."""
+
+    def __init__(self, actions: Sequence[str], settings: LivenessSettings, start_s: float) -> None:
+        self.actions = tuple(actions)
+        self.settings = settings
+        self._baseline_samples: list[FaceMeasures] = []
+        self._baseline_end_s = start_s
+        self.baseline: Baseline | None = None
+        self.state = StepState("running", 0, start_s)
+        self._peaked = False
+        self.levels_peak = [0.0] * len(self.actions)
+
+    def add_baseline(self, m: FaceMeasures) -> None:
+        self._baseline_samples.append(m)
+
+    def start_steps(self, now_s: float) -> bool:
+        """Close the baseline phase; False when it had too few samples."""
+        if len(self._baseline_samples) < MIN_BASELINE_SAMPLES:
+            return False
+        self.baseline = baseline_of(self._baseline_samples)
+        self.state = StepState("running", 0, now_s)
+        return True
+
+    def current_action(self) -> str | None:
+        if self.state.status != "running" or self.state.index >= len(self.actions):
+            return None
+        return self.actions[self.state.index]
+
+    def deadline_s(self) -> float:
+        return self.state.window_start_s + self.settings.action_timeout_s
+
+    def observe(self, m: FaceMeasures | None, now_s: float) -> StepState:
+        """Advance on one frame's measures (None: no usable face in this frame)."""
+        action = self.current_action()
+        if action is None or self.baseline is None:
+            return self.state
+        if now_s > self.deadline_s():
+            self.state = StepState("timeout", self.state.index, self.state.window_start_s,
+                                   "challenge_timeout")
+            return self.state
+        if m is not None:
+            self._step(action, action_levels(m, self.baseline, self.settings), now_s)
+        return self.state
+
+    def _step(self, action: str, levels: dict[str, float], now_s: float) -> None:
+        index = self.state.index
+        self.levels_peak[index] = max(self.levels_peak[index], levels[action])
+        if not self._peaked:
+            wrong = [a for a in DELIBERATE if a != action and _conflicts(a, action)
+                     and levels[a] >= self.settings.wrong_action_factor]
+            if wrong:
+                self._fail("challenge_wrong_action")
+            elif levels[action] >= 1.0:
+                early = now_s - self.state.window_start_s < self.settings.min_reaction_s
+                if early:
+                    self._fail("challenge_too_early")
+                self._peaked = True
+            return
+        if all(v < NEUTRAL_LEVEL for k, v in levels.items() if k in DELIBERATE):
+            self._peaked = False
+            finished = index + 1 >= len(self.actions)
+            status = "passed" if finished else "running"
+            self.state = StepState(status, index + 1, now_s)
+
+    def _fail(self, reason: str) -> None:
+        self.state = StepState("failed", self.state.index, self.state.window_start_s, reason)
+
+
+def _conflicts(other: str, asked: str) -> bool:
+    """Whether doing `other` while `asked` is requested betrays a different script. A nod can
+    accompany a turn (and the reverse) in pose estimates, so only clear opposites count."""
+    if asked in ("turn_left", "turn_right"):
+        return other in ("turn_left", "turn_right", "open_mouth")
+    if asked == "nod":
+        return other in ("turn_left", "turn_right", "open_mouth")
+    return True

@@ -1,0 +1,168 @@
+"""Reference templates: one SQLite table of face embeddings encrypted at rest (AES-256-GCM).
+
+Rows are keyed by the subject, the HMAC-SHA256 of the ID number under the device salt, so the
+file holds no ID number. Each embedding is sealed with a fresh 96-bit nonce and an AAD binding
+it to its row (schema, subject and model), so a ciphertext moved to another row or model does
+not decrypt. Nothing here returns an embedding except `get`, for matching in memory; there is no
+export. `put_sealed` stores a row whose ciphertext was made elsewhere with the same key and AAD
+(the fleet channel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from device.errors import FacetermError
+from device.match.keys import Secrets, subject_hash
+
+log = logging.getLogger(__name__)
+
+EMBED_SIZE = 128
+NONCE_BYTES = 12
+AAD_PREFIX = b"faceterm.template/1"
+Vector = npt.NDArray[np.float32]
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS templates (
+    subject TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    source TEXT NOT NULL,
+    images INTEGER NOT NULL,
+    created_utc TEXT NOT NULL
+)
+"""
+
+
+class TemplateError(FacetermError):
+    """A template could not be stored or read back (wrong key, tampered row, bad vector)."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Reference:
+    """A decrypted reference embedding, for matching in memory only."""
+
+    subject: str
+    model: str
+    embedding: Vector
+    source: str
+    images: int
+
+    def __repr__(self) -> str:
+        return f"Reference(subject={self.subject[:12]}..., model={self.model!r})"
+
+
+def aad(subject: str, model: str) -> bytes:
+    """Additional data binding a ciphertext to its row and model."""
+    return b"|".join([AAD_PREFIX, subject.encode("ascii"), model.encode("utf-8")])
+
+
+def seal(key: bytes, subject: str, model: str, embedding: Vector) -> tuple[bytes, bytes]:
+    """(nonce, ciphertext) of one embedding (float32 little-endian) under key."""
+    vector = np.asarray(embedding, dtype="<f4").reshape(-1)
+    if vector.shape != (EMBED_SIZE,) or not np.all(np.isfinite(vector)):
+        raise TemplateError(f"a template must be {EMBED_SIZE} finite floats")
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce, AESGCM(key).encrypt(nonce, vector.tobytes(), aad(subject, model))
+
+
+def unseal(key: bytes, subject: str, model: str, nonce: bytes, sealed: bytes) -> Vector:
+    try:
+        clear = AESGCM(key).decrypt(nonce, sealed, aad(subject, model))
+    except InvalidTag as exc:
+        raise TemplateError(f"template {subject[:12]}... does not decrypt") from exc
+    return np.frombuffer(clear, dtype="<f4").astype(np.float32)
+
+
+class TemplateStore:
+    """The templates database; open() creates it (mode 0600) on first use."""
+
+    def __init__(self, path: Path, secrets: Secrets) -> None:
+        self._path = path
+        self._secrets = secrets
+
+    def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._path.exists():
+            os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600))
+        with self._connect() as db:
+            db.execute(SCHEMA_SQL)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self._path, timeout=5.0)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            with db:
+                yield db
+
+    def subject(self, id_number: str) -> str:
+        return subject_hash(self._secrets.salt, id_number)
+
+    def put(
+        self, id_number: str, embedding: Vector, model: str, source: str, images: int = 1
+    ) -> str:
+        """Store (or replace) the person's reference; returns the subject hash."""
+        subject = self.subject(id_number)
+        nonce, sealed = seal(self._secrets.key, subject, model, embedding)
+        self.put_sealed(subject, model, nonce, sealed, source, images)
+        return subject
+
+    def put_sealed(
+        self, subject: str, model: str, nonce: bytes, sealed: bytes, source: str, images: int = 1
+    ) -> None:
+        """Store a row sealed elsewhere under this device's key; refused unless it decrypts."""
+        unseal(self._secrets.key, subject, model, nonce, sealed)
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (subject, model, nonce, sealed, source, images, created),
+            )
+        log.info("template stored for subject %s... (%s)", subject[:12], source)
+
+    def get(self, id_number: str) -> Reference | None:
+        subject = self.subject(id_number)
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT model, nonce, sealed, source, images FROM templates WHERE subject = ?",
+                (subject,),
+            ).fetchone()
+        if row is None:
+            return None
+        model, nonce, sealed, source, images = row
+        vector = unseal(self._secrets.key, subject, model, nonce, sealed)
+        return Reference(subject, model, vector, source, int(images))
+
+    def revoke(self, id_number: str) -> bool:
+        return self.revoke_subject(self.subject(id_number))
+
+    def revoke_subject(self, subject: str) -> bool:
+        """Delete the row (True if there was one); the WAL is checkpointed so it leaves the disk."""
+        with self._connect() as db:
+            deleted = db.execute("DELETE FROM templates WHERE subject = ?", (subject,)).rowcount
+        with self._connect() as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return bool(deleted)
+
+    def count(self) -> int:
+        with self._connect() as db:
+            (number,) = db.execute("SELECT COUNT(*) FROM templates").fetchone()
+        return int(number)
+
+    def status(self) -> dict[str, Any]:
+        return {"path": str(self._path), "templates": self.count()}

@@ -1,0 +1,336 @@
+"""The verification session as a pure state machine: `step(session, event, rules)` returns the
+next session and the effects to carry out. No I/O, no clock: every event carries `now_s`
+(monotonic seconds), and the runner (device/session/runner.py) performs the effects.
+
+    idle -> identified (card read / number keyed in) -> guiding (quality-gated capture)
+         -> liveness (skipped when disabled) -> matching -> decided -> idle, or back to guiding
+            for another attempt while attempts remain.
+
+Every phase but idle has a timeout; removing the card cancels; the attempt limit turns the last
+failure into "refer". The attempt count survives card removal: reading the same number again
+within `attempt_window_s` of a failure continues it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from stdnum.cn import ric
+
+from device.session.settings import SessionSettings
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    IDENTIFIED = "identified"
+    GUIDING = "guiding"
+    LIVENESS = "liveness"
+    MATCHING = "matching"
+    DECIDED = "decided"
+
+
+# ---- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    """A card was read (source "card") or a worker keyed a number in (source "worker")."""
+
+    now_s: float
+    id_number: str = field(repr=False)
+    has_reference: bool
+    source: Literal["card", "worker"] = "card"
+    consent: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CardRemoved:
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FrameChecked:
+    """One analysed frame: the quality gates that failed on it (none: a usable frame)."""
+
+    now_s: float
+    issues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessDone:
+    now_s: float
+    outcome: Literal["live", "spoof", "inconclusive"]
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDone:
+    now_s: float
+    accepted: bool
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now_s: float
+
+
+Event = Identify | CardRemoved | FrameChecked | LivenessDone | MatchDone | Tick
+
+# ---- effects ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """A UI view to push (the runner adds the texts): `state` per CONTRIBUTING.md."""
+
+    state: str
+    code: str
+    countdown_s: float | None = None
+    progress: float | None = None
+    decision: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StartCapture:
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartLiveness:
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class StartMatch:
+    now_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """The session's outcome; the runner builds, signs and stores the decision record."""
+
+    decision: str
+    reasons: tuple[str, ...]
+    attempt: int
+    id_number: str = field(repr=False)
+    source: str
+    scores: tuple[tuple[str, float], ...]
+    timings_ms: tuple[tuple[str, float], ...]
+
+
+Effect = Show | StartCapture | StartLiveness | StartMatch | Decide
+
+# ---- state --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The machine's parameters (from [session] and [liveness] enabled)."""
+
+    max_attempts: int = 3
+    attempt_window_s: float = 1800.0
+    identify_timeout_s: float = 60.0
+    capture_timeout_s: float = 30.0
+    liveness_timeout_s: float = 30.0
+    match_timeout_s: float = 10.0
+    decided_hold_s: float = 5.0
+    capture_frames: int = 5
+    liveness_enabled: bool = True
+
+    @classmethod
+    def from_settings(cls, s: SessionSettings, liveness_enabled: bool) -> Rules:
+        names = [f.name for f in dataclasses.fields(cls) if f.name != "liveness_enabled"]
+        return cls(**{n: getattr(s, n) for n in names}, liveness_enabled=liveness_enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    phase: Phase = Phase.IDLE
+    id_number: str = field(default="", repr=False)
+    source: str = ""
+    attempt: int = 0
+    entered_s: float = 0.0
+    good_frames: int = 0
+    last_issue: str = ""
+    retry: bool = False
+    scores: tuple[tuple[str, float], ...] = ()
+    marks: tuple[tuple[str, float], ...] = ()
+    # Failed attempts of the last person identified, and when the last one failed.
+    failed_id: str = field(default="", repr=False)
+    failures: int = 0
+    failed_at_s: float = 0.0
+
+
+Result = tuple[Session, tuple[Effect, ...]]
+TIMEOUT_REASONS = {
+    Phase.IDENTIFIED: "identify_timeout",
+    Phase.GUIDING: "capture_timeout",
+    Phase.LIVENESS: "liveness_timeout",
+    Phase.MATCHING: "match_timeout",
+}
+
+
+def _enter(s: Session, phase: Phase, now_s: float, **changes: object) -> Session:
+    marks = (*s.marks, (phase.value, now_s))
+    return dataclasses.replace(s, phase=phase, entered_s=now_s, marks=marks, **changes)  # type: ignore[arg-type]
+
+
+def _timeout_of(s: Session, r: Rules) -> float:
+    return {
+        Phase.IDENTIFIED: r.identify_timeout_s,
+        Phase.GUIDING: r.capture_timeout_s,
+        Phase.LIVENESS: r.liveness_timeout_s,
+        Phase.MATCHING: r.match_timeout_s,
+        Phase.DECIDED: r.decided_hold_s,
+    }.get(s.phase, float("inf"))
+
+
+def _timings(s: Session, now_s: float) -> tuple[tuple[str, float], ...]:
+    """Milliseconds spent in each phase of this attempt, and the attempt's total."""
+    marks = [*s.marks, ("decided", now_s)]
+    spent: dict[str, float] = {}
+    for (name, start), (_, end) in itertools.pairwise(marks):
+        spent[name] = spent.get(name, 0.0) + (end - start) * 1000.0
+    spent["total"] = (now_s - marks[0][1]) * 1000.0
+    return tuple((k, round(v, 1)) for k, v in spent.items())
+
+
+def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -> Result:
+    effect = Decide(
+        decision, reasons, s.attempt, s.id_number, s.source, s.scores, _timings(s, now_s)
+    )
+    nxt = _enter(s, Phase.DECIDED, now_s, retry=decision == "fail")
+    if decision in ("fail", "refer"):
+        nxt = dataclasses.replace(nxt, failed_id=s.id_number, failures=s.attempt, failed_at_s=now_s)
+    elif decision == "pass":
+        nxt = dataclasses.replace(nxt, failed_id="", failures=0, failed_at_s=0.0)
+    view = Show("decided", decision, decision=decision, reasons=reasons)
+    return nxt, (view, effect)
+
+
+def _failed_attempt(s: Session, now_s: float, reason: str, r: Rules) -> Result:
+    if s.attempt >= r.max_attempts:
+        return _decide(s, now_s, "refer", (reason, "attempts_exhausted"))
+    return _decide(s, now_s, "fail", (reason,))
+
+
+def _identify(s: Session, e: Identify, r: Rules) -> Result:
+    if e.source == "worker" and not e.consent:
+        return s, (Show("idle", "consent_required"),)
+    if not ric.is_valid(e.id_number):
+        return s, (Show("idle", "id_invalid"),)
+    number = str(ric.compact(e.id_number))
+    recent = e.now_s - s.failed_at_s <= r.attempt_window_s
+    earlier = s.failures if number == s.failed_id and recent else 0
+    fresh = Session(failed_id=s.failed_id, failures=s.failures, failed_at_s=s.failed_at_s)
+    s = _enter(
+        fresh, Phase.IDENTIFIED, e.now_s, id_number=number, source=e.source, attempt=earlier + 1
+    )
+    if earlier >= r.max_attempts:
+        return _decide(s, e.now_s, "refer", ("attempts_exhausted",))
+    if not e.has_reference:
+        return _decide(s, e.now_s, "no_reference", ("no_reference",))
+    view = Show("identified", "card_read", countdown_s=r.identify_timeout_s)
+    return s, (view, StartCapture(s.attempt))
+
+
+def _frame(s: Session, e: FrameChecked, r: Rules) -> Result:
+    if s.phase is Phase.IDENTIFIED:
+        if not e.issues or e.issues[0] != "no_face":
+            s = _enter(s, Phase.GUIDING, e.now_s)
+        else:
+            return dataclasses.replace(s, last_issue="no_face"), ()
+    remaining = max(0.0, s.entered_s + r.capture_timeout_s - e.now_s)
+    if e.issues:
+        nxt = dataclasses.replace(s, last_issue=e.issues[0])
+        return nxt, (Show("guiding", e.issues[0], countdown_s=remaining),)
+    good = s.good_frames + 1
+    if good < r.capture_frames:
+        view = Show(
+            "guiding",
+            "hold_still",
+            countdown_s=remaining,
+            progress=round(good / r.capture_frames, 3),
+        )
+        return dataclasses.replace(s, good_frames=good), (view,)
+    s = dataclasses.replace(s, good_frames=good)
+    if r.liveness_enabled:
+        view = Show("challenge", "liveness", countdown_s=r.liveness_timeout_s)
+        return _enter(s, Phase.LIVENESS, e.now_s), (view, StartLiveness(e.now_s))
+    return _to_matching(s, e.now_s)
+
+
+def _to_matching(s: Session, now_s: float) -> Result:
+    return _enter(s, Phase.MATCHING, now_s), (Show("matching", "matching"), StartMatch(now_s))
+
+
+def _liveness(s: Session, e: LivenessDone, r: Rules) -> Result:
+    if e.score is not None:
+        s = dataclasses.replace(s, scores=(*s.scores, ("liveness", e.score)))
+    if e.outcome == "live":
+        return _to_matching(s, e.now_s)
+    return _failed_attempt(s, e.now_s, f"liveness_{e.outcome}", r)
+
+
+def _match(s: Session, e: MatchDone, r: Rules) -> Result:
+    s = dataclasses.replace(s, scores=(*s.scores, ("match", e.score)))
+    if e.accepted:
+        return _decide(s, e.now_s, "pass", ())
+    return _failed_attempt(s, e.now_s, "match_below_threshold", r)
+
+
+def _tick(s: Session, e: Tick, r: Rules) -> Result:
+    if s.phase is Phase.IDLE or e.now_s - s.entered_s < _timeout_of(s, r):
+        return s, ()
+    if s.phase is not Phase.DECIDED:
+        reasons = (TIMEOUT_REASONS[s.phase], *((s.last_issue,) if s.last_issue else ()))
+        return _decide(s, e.now_s, "timeout", reasons)
+    if s.retry:
+        nxt = Session(
+            id_number=s.id_number,
+            source=s.source,
+            attempt=s.attempt + 1,
+            failed_id=s.failed_id,
+            failures=s.failures,
+            failed_at_s=s.failed_at_s,
+        )
+        nxt = _enter(nxt, Phase.GUIDING, e.now_s)
+        view = Show("guiding", "retry", countdown_s=r.capture_timeout_s)
+        return nxt, (view, StartCapture(nxt.attempt))
+    return _idle(s), (Show("idle", "insert_card"),)
+
+
+def _idle(s: Session) -> Session:
+    return Session(failed_id=s.failed_id, failures=s.failures, failed_at_s=s.failed_at_s)
+
+
+def _removed(s: Session, e: CardRemoved, r: Rules) -> Result:
+    if s.phase is Phase.IDLE or s.source == "worker":
+        return s, ()
+    if s.phase is Phase.DECIDED:
+        return _idle(s), (Show("idle", "insert_card"),)
+    nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",))
+    return dataclasses.replace(nxt, retry=False), effects
+
+
+def step(s: Session, e: Event, r: Rules) -> Result:
+    """The next session and the effects to carry out, for one event."""
+    if isinstance(e, Tick):
+        return _tick(s, e, r)
+    if isinstance(e, CardRemoved):
+        return _removed(s, e, r)
+    if isinstance(e, Identify):
+        return _identify(s, e, r) if s.phase in (Phase.IDLE, Phase.DECIDED) else (s, ())
+    if isinstance(e, FrameChecked) and s.phase in (Phase.IDENTIFIED, Phase.GUIDING):
+        return _frame(s, e, r)
+    if isinstance(e, LivenessDone) and s.phase is Phase.LIVENESS:
+        return _liveness(s, e, r)
+    if isinstance(e, MatchDone) and s.phase is Phase.MATCHING:
+        return _match(s, e, r)
+    return s, ()

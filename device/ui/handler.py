@@ -1,0 +1,167 @@
+"""HTTP requests of the kiosk page: `/`, `/static/*`, `/events` (SSE), `/preview.jpg`, `/api/worker`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+from device.ui.hub import Close
+from device.ui.worker import MAX_BODY_BYTES, WorkerFormError, parse_worker_form
+
+if TYPE_CHECKING:
+    from device.ui.server import KioskServer, KioskUi
+
+log = logging.getLogger(__name__)
+
+STATIC_TYPES = {
+    "index.html": "text/html; charset=utf-8",
+    "kiosk.css": "text/css; charset=utf-8",
+    "kiosk.js": "text/javascript; charset=utf-8",
+    "worker.js": "text/javascript; charset=utf-8",
+}
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'self'; "
+    "style-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+}
+SSE_RETRY_MS = 1000
+
+
+class KioskHandler(BaseHTTPRequestHandler):
+    server_version = "faceterm-kiosk"
+    sys_version = ""
+    timeout = 10.0  # socket timeout: a stalled client is dropped, never waited on for ever
+
+    @property
+    def kiosk(self) -> KioskUi:
+        return cast("KioskServer", self.server).kiosk
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("ui http: " + format, *args)
+
+    # routing -----------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        if not self._host_allowed():
+            return
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send(200, STATIC_TYPES["index.html"], self.kiosk.page())
+        elif path == "/events":
+            self._events()
+        elif path == "/preview.jpg":
+            self._preview()
+        elif path.startswith("/static/") and path[len("/static/"):] in STATIC_TYPES:
+            name = path[len("/static/"):]
+            self._send(200, STATIC_TYPES[name], self.kiosk.static(name) or b"")
+        elif path == "/status.json":
+            self._json(200, self.kiosk.status())
+        else:
+            self._json(404, {"error": "not_found"})
+
+    def do_POST(self) -> None:
+        if not self._host_allowed():
+            return
+        if urlsplit(self.path).path != "/api/worker":
+            self._json(404, {"error": "not_found"})
+            return
+        self._worker()
+
+    # handlers ----------------------------------------------------------------------------
+    def _events(self) -> None:
+        hub = self.kiosk.hub
+        client = hub.attach()
+        if client is None:
+            self._json(503, {"error": "too_many_clients"})
+            return
+        heartbeat_s = self.kiosk.settings.heartbeat_s
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self._common_headers()
+            self.end_headers()
+            self._write(f"retry: {SSE_RETRY_MS}\n\n".encode())
+            while True:
+                item = client.next(timeout_s=heartbeat_s)
+                if isinstance(item, Close):
+                    return
+                if item is None:
+                    self._write(b": heartbeat\nevent: ping\ndata: {}\n\n")
+                    continue
+                sequence, view = item
+                data = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
+                self._write(f"id: {sequence}\nevent: view\ndata: {data}\n\n".encode())
+        except OSError as exc:  # the page went away or stalled: it will reconnect by itself
+            log.debug("ui: event stream ended: %s", exc)
+        finally:
+            hub.detach(client)
+            self.close_connection = True
+
+    def _preview(self) -> None:
+        data = self.kiosk.preview.jpeg()
+        if data is None:
+            self.send_response(204)
+            self._common_headers()
+            self.end_headers()
+            return
+        self._send(200, "image/jpeg", data)
+
+    def _worker(self) -> None:
+        origin = self.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc not in self.kiosk.allowed_hosts():
+            self.kiosk.count_rejected_worker_input()
+            self._json(403, {"error": "bad_origin"})
+            return
+        if self.headers.get_content_type() != "application/json":
+            self._json(415, {"error": "not_json"})
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._json(411, {"error": "length_required"})
+            return
+        if not 0 < length <= MAX_BODY_BYTES:
+            self._json(413, {"error": "too_large"})
+            return
+        try:
+            event = parse_worker_form(self.rfile.read(length))
+        except WorkerFormError as exc:
+            self.kiosk.count_rejected_worker_input()
+            self._json(400, {"error": exc.code})
+            return
+        if not self.kiosk.accept_worker_input(event):
+            self._json(503, {"error": "not_accepted"})
+            return
+        self._json(202, {"ok": True, "consent": event.consent})
+
+    # plumbing ----------------------------------------------------------------------------
+    def _host_allowed(self) -> bool:
+        """Refuse requests whose Host is not ours (a defence against DNS rebinding)."""
+        if self.headers.get("Host", "") in self.kiosk.allowed_hosts():
+            return True
+        self._json(421, {"error": "bad_host"})
+        return False
+
+    def _common_headers(self) -> None:
+        for name, value in SECURITY_HEADERS.items():
+            self.send_header(name, value)
+
+    def _send(self, code: int, content_type: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self._common_headers()
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, code: int, payload: dict[str, Any]) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        self._send(code, "application/json; charset=utf-8", body)
+
+    def _write(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()

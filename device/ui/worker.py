@@ -1,0 +1,45 @@
+"""Worker mode: the form a home-visit worker submits from the kiosk page (a trust boundary)."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from stdnum.cn import ric
+
+from device.events import WorkerInput
+
+MAX_BODY_BYTES = 1024
+
+
+class WorkerFormError(ValueError):
+    """The form is refused; `code` is a stable reason the page can show."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class WorkerForm(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id_number: str = Field(min_length=18, max_length=18)
+    operator_id: str = Field(pattern=r"^[A-Za-z0-9]{1,20}$")
+    consent: bool
+
+
+def parse_worker_form(body: bytes) -> WorkerInput:
+    """Validate the posted JSON; the ID number must pass GB 11643 (check digit, birth date)."""
+    if len(body) > MAX_BODY_BYTES:
+        raise WorkerFormError("too_large")
+    try:
+        form = WorkerForm.model_validate(json.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WorkerFormError("not_json") from exc
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else "form"
+        raise WorkerFormError(f"bad_{field}") from None  # the error would echo the input
+    number = form.id_number.upper()
+    if not number[:17].isdigit() or not ric.is_valid(number):
+        raise WorkerFormError("bad_id_number")
+    return WorkerInput(id_number=number, operator_id=form.operator_id, consent=form.consent)

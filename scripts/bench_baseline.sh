@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Side-by-side baseline for `make bench`: the same verification work done by the face_recognition
+# library (dlib HOG detector + dlib ResNet 128-d encoder), beside faceterm's own pipeline.
+#
+#   bash scripts/bench_baseline.sh            # set up .venv-bench (once), measure, write reports/
+#   bash scripts/bench_baseline.sh setup      # only set up .venv-bench
+#
+# Environment (all optional):
+#   BENCH_PAIRS=200        pairs timed per side (plus the astronaut image)
+#   BENCH_LFW=1            also run the 3,000-pair lfw-dev accuracy of face_recognition (~25 min
+#                          on one core the first time; cached in reports/ afterwards)
+#   BENCH_FACETERM_LFW=    a faceterm `eval lfw` report.json to read faceterm's accuracy from
+#                          (default reports/lfw/report.json; computed by bench_faceterm_verify.py
+#                          with the same 5-fold protocol when it is missing)
+#   LFW_DIR=../shared/data/lfw-dev
+#
+# .venv-bench is a bench-only venv (gitignored, never a run-time dependency). The 68-point shape
+# predictor inside face-recognition-models comes from iBUG 300-W data (no commercial use): it is
+# used here only for measurement and is never shipped; faceterm's own runtime never imports dlib.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+BENCH_VENV=.venv-bench
+BENCH_PY="$BENCH_VENV/bin/python"
+STAMP="$BENCH_VENV/.installed-v1"
+LFW_DIR="${LFW_DIR:-../shared/data/lfw-dev}"
+BENCH_PAIRS="${BENCH_PAIRS:-200}"
+BENCH_LFW="${BENCH_LFW:-1}"
+FACETERM_LFW="${BENCH_FACETERM_LFW:-reports/lfw/report.json}"
+OUT=reports/baseline
+
+# One thread everywhere: the comparison is per-verification compute on one core.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMEXPR_NUM_THREADS=1
+export VECLIB_MAXIMUM_THREADS=1 PYTHONWARNINGS="ignore::UserWarning:face_recognition_models"
+
+setup_bench_venv() {
+    [ -f "$STAMP" ] && return 0
+    echo "bench_baseline: creating $BENCH_VENV (dlib-bin wheel, face_recognition --no-deps)"
+    test -x "$BENCH_PY" || "$PYTHON" -m venv "$BENCH_VENV"
+    echo '*' > "$BENCH_VENV/.gitignore"  # ignored by git without touching the root .gitignore
+    "$BENCH_PY" -m pip install --quiet --upgrade pip
+    # Prebuilt wheels only for the compiled parts (a dlib source build takes ~18 min on 2 cores).
+    "$BENCH_PY" -m pip install --quiet --only-binary=:all: \
+        'dlib-bin==20.0.1.post1' 'numpy<2' 'pillow' 'click' 'setuptools<81'
+    # face_recognition 1.3.0 ships a wheel; --no-deps keeps pip from building `dlib` from source.
+    "$BENCH_PY" -m pip install --quiet --no-deps 'face_recognition==1.3.0'
+    # face-recognition-models 0.3.0 exists on PyPI as an sdist only (pure data, ~100 MB): pip
+    # builds a wheel from it locally, no compiler involved.
+    "$BENCH_PY" -m pip install --quiet --no-deps 'face-recognition-models==0.3.0'
+    "$BENCH_PY" -c 'import dlib, face_recognition; print("dlib", dlib.__version__)'
+    touch "$STAMP"
+}
+
+astronaut() {
+    # scikit-image's public-domain astronaut, from the run-time venv (dev dependency).
+    mkdir -p "$OUT"
+    if [ ! -f "$OUT/astronaut.png" ]; then
+        .venv/bin/python -c 'import shutil, skimage, pathlib, sys
+src = pathlib.Path(skimage.__file__).parent / "data" / "astronaut.png"
+shutil.copy(src, sys.argv[1])' "$OUT/astronaut.png"
+    fi
+}
+
+main() {
+    test -x .venv/bin/python || { echo "bench_baseline: run 'make venv' first" >&2; exit 1; }
+    test -f "$LFW_DIR/pairs.txt" || { echo "bench_baseline: no $LFW_DIR/pairs.txt" >&2; exit 1; }
+    setup_bench_venv
+    [ "${1:-}" = setup ] && return 0
+    astronaut
+    local lfw_flag=()
+    [ "$BENCH_LFW" = 1 ] && lfw_flag=(--lfw)
+    # Cached per image in $OUT (.npz), so a second run only re-times the 200 pairs.
+    "$BENCH_PY" scripts/bench_baseline.py --data "$LFW_DIR" --pairs "$BENCH_PAIRS" \
+        --astronaut "$OUT/astronaut.png" --out "$OUT" "${lfw_flag[@]}"
+    .venv/bin/python scripts/bench_faceterm_verify.py --data "$LFW_DIR" --pairs "$BENCH_PAIRS" \
+        --astronaut "$OUT/astronaut.png" --out "$OUT" --faceterm-lfw "$FACETERM_LFW" \
+        --baseline "$OUT/face_recognition.json" --report reports/baseline.json
+}
+
+main "$@"
