@@ -96,6 +96,11 @@ class ChallengeTracker:
         self._peaked = False
         self.levels_peak = [0.0] * len(self.actions)
 
+    @property
+    def peaked(self) -> bool:
+        """The current action has been seen; waiting for the face to return to neutral."""
+        return self._peaked
+
     def add_baseline(self, m: FaceMeasures) -> None:
         self._baseline_samples.append(m)
 

@@ -16,7 +16,7 @@ import pytest
 
 CARD = {
     "name": "张测试", "sex_code": "1", "nation_code": "01", "birth_date": "19500101",
-    "address": "测试地址", "id_number": "110101195001010015", "authority": "测试分局",
+    "address": "测试地址", "id_number": "110101195001010017", "authority": "测试分局",
     "valid_from": "20100101", "valid_until": "长期",
 }
 
@@ -49,8 +49,8 @@ def test_runs_for_a_duration_reads_the_card_masked_and_counts_frames(config_file
     proc = start(config_file, "--duration", "6")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    assert "card read: 1101**********0015" in out
-    assert "110101195001010015" not in out
+    assert "card read: 1101**********0017" in out
+    assert "110101195001010017" not in out
     assert "frames arriving:" in out
     assert "faceterm stopped" in out
 

@@ -1,4 +1,4 @@
-"""scripts/*.sh: shellcheck-clean; install.sh and uninstall.sh --dry-run print and change nothing."""
+"""scripts/*.sh are shellcheck-clean; install.sh/uninstall.sh --dry-run print, change nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPTS = sorted((REPO / "scripts").glob("*.sh"))
-INSTALLED = [Path("/opt/faceterm"), Path("/etc/faceterm"), Path("/etc/systemd/system/faceterm.service")]
+INSTALLED = [Path("/opt/faceterm"), Path("/etc/faceterm"),
+             Path("/etc/systemd/system/faceterm.service")]
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
@@ -37,7 +38,8 @@ def test_install_dry_run_prints_every_step() -> None:
         "python3 -m venv --system-site-packages /opt/faceterm/.venv",
         "/opt/faceterm/.venv/bin/pip install --quiet --no-cache-dir --constraint "
         f"/opt/faceterm/constraints.txt {REPO}",
-        "install -m 0644 " + f"{REPO}/systemd/faceterm.service /etc/systemd/system/faceterm.service",
+        f"install -m 0644 {REPO}/systemd/faceterm.service "
+        "/etc/systemd/system/faceterm.service",
         f"install -m 0644 {REPO}/systemd/99-faceterm-idcard.rules "
         "/etc/udev/rules.d/99-faceterm-idcard.rules",
         f"install -m 0644 {REPO}/systemd/50-faceterm-journald.conf "

@@ -1,4 +1,4 @@
-"""The unit files: systemd-analyze verify without a word, exposure score, the settings we rely on."""
+"""The unit files: a silent systemd-analyze verify, the exposure score, the settings we rely on."""
 
 from __future__ import annotations
 
