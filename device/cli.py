@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from device import commands
 from device.config import DEFAULT_PATH
 from device.errors import FacetermError
-from device.redact import RedactingFilter
+from device.logsetup import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,18 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(verbose: bool) -> None:
-    """Log to stderr through the ID-number redaction filter."""
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(logging.DEBUG if args.verbose else logging.INFO)
     try:
         result: int = args.handler(args)
     except FacetermError as exc:

@@ -96,11 +96,21 @@ class CoreLoop:
         self._tick_s = tick_s
         self.stop_requested = threading.Event()
         self.failures: list[str] = []
+        self._hang: tuple[float, float] | None = None
+
+    def hang_once(self, after_s: float, for_s: float) -> None:
+        """Testing aid for the systemd watchdog: block the loop once, after_s after run()."""
+        self._hang = (after_s, for_s)
 
     def run(self, deadline_s: float | None = None) -> None:
         """Run until stop() or the monotonic deadline passes."""
+        hang_at = time.monotonic() + self._hang[0] if self._hang else None
         while not self.stop_requested.is_set():
             now = time.monotonic()
+            if hang_at is not None and self._hang is not None and now >= hang_at:
+                hang_at = None
+                log.warning("debug: blocking the core loop for %.1f s", self._hang[1])
+                time.sleep(self._hang[1])
             if deadline_s is not None and now >= deadline_s:
                 return
             event = self.bus.get(self._tick_s)

@@ -18,6 +18,8 @@ from device.cardreader.reader import CardReader
 from device.config import Config
 from device.core import CoreLoop, Handler, LoggingHandler
 from device.events import ComponentFailed, EventBus
+from device.health import Watchdog
+from device.sdnotify import Notifier as SdNotifier
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +127,13 @@ def camera_component(config: Config, bus: EventBus) -> CameraPump:
 def build(config: Config, handler: Handler | None = None) -> Daemon:
     """Wire the daemon from configuration (no component is started here)."""
     bus = EventBus(config.device.event_queue_size)
-    loop = CoreLoop(bus, handler or LoggingHandler())
-    daemon = Daemon(config=config, bus=bus, loop=loop)
+    core_handler = handler or LoggingHandler()
+    notifier = SdNotifier()
+    watchdog = Watchdog(notifier, notifier.watchdog_interval_s(),
+                        describe=lambda: f"ready: {core_handler.state()}")
+    loop = CoreLoop(bus, core_handler, beat=watchdog.beat)
+    daemon = Daemon(config=config, bus=bus, loop=loop, notifier=notifier)
     daemon.add("cardreader", CardReader(config.cardreader, bus_sink(bus)))
     daemon.add("camera", camera_component(config, bus))
+    daemon.add("watchdog", watchdog)  # last: starts just before READY=1, stops first
     return daemon

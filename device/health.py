@@ -41,9 +41,8 @@ def judge(now_s: float, last_beat_s: float | None, max_age_s: float,
     """The pure gate: a recent beat and no failing check."""
     if last_beat_s is None:
         return Verdict(False, "core loop not running yet")
-    age = now_s - last_beat_s
-    if age > max_age_s:
-        return Verdict(False, f"core loop silent for {age:.1f} s")
+    if now_s - last_beat_s > max_age_s:
+        return Verdict(False, f"core loop silent for more than {max_age_s:g} s")
     if failing:
         return Verdict(False, "failing health checks: " + ", ".join(failing))
     return Verdict(True)
@@ -53,8 +52,11 @@ class Watchdog:
     """Health gate and WATCHDOG=1 timer; a component with start(), stop() and status()."""
 
     def __init__(self, notifier: WatchdogNotifier, interval_s: float | None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 describe: Callable[[], str] | None = None) -> None:
+        """describe: the STATUS text to restore once healthy again (e.g. "ready: idle")."""
         self._notifier = notifier
+        self._describe = describe
         self._interval_s = interval_s
         self._clock = clock
         self._checks: dict[str, HealthCheck] = {}
@@ -90,13 +92,17 @@ class Watchdog:
         if verdict.ping:
             self._notifier.watchdog()
             self._pings += 1
-            if self._last_reason:
-                log.info("watchdog: healthy again, pinging")
         else:
             self._withheld += 1
-            if self._last_beat_s is not None and verdict.reason != self._last_reason:
-                log.warning("watchdog: withholding pings: %s", verdict.reason)
-                self._notifier.status("unhealthy: " + verdict.reason)
+        if self._last_beat_s is None or verdict.reason == self._last_reason:
+            return verdict  # starting up (silence expected), or nothing new to say
+        if verdict.ping:
+            log.info("watchdog: healthy again, pinging")
+            if self._describe is not None:
+                self._notifier.status(self._describe())
+        else:
+            log.warning("watchdog: withholding pings: %s", verdict.reason)
+            self._notifier.status("unhealthy: " + verdict.reason)
         self._last_reason = verdict.reason
         return verdict
 

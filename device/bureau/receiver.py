@@ -77,9 +77,20 @@ class Receiver:
 
     def _run(self) -> None:
         try:
-            self.link.run(self._stop, lambda: None)
+            self.link.run(self._stop, self._commit)
         except Exception:  # thread boundary
             log.exception("receiver %s: MQTT thread failed", self.name)
+
+    def _commit(self) -> None:
+        """Between loop steps: one commit for the results handled, then their PUBACKs."""
+        try:
+            self.store.commit()
+        except Exception:  # a callback boundary: unacknowledged, so redelivered
+            log.exception("receiver %s: store commit failed; reconnecting", self.name)
+            self.store.rollback()
+            self.link.drop_connection()
+            return
+        self.link.flush_acks()
 
     def _connected(self) -> None:
         self.link.subscribe(self.subscription, qos=1)
@@ -120,7 +131,7 @@ class Receiver:
                         rejected.reason)
             return rejected.reason
         digest = hashlib.sha256(payload).hexdigest()
-        outcome = self.store.insert(result, digest, payload.decode())
+        outcome = self.store.insert(result, digest, payload.decode(), commit=False)
         if outcome not in ("stored", "duplicate"):
             log.warning("receiver %s: %s from %s seq %d", self.name, outcome,
                         result.device_id, result.seq)

@@ -79,6 +79,7 @@ class ResultStore:
     def close(self) -> None:
         with self._lock:
             if self._db is not None:
+                self._commit()
                 self._db.close()
                 self._db = None
 
@@ -90,23 +91,44 @@ class ResultStore:
             raise PublishError("result store is not open")
         return self._db.execute(self._sql(statement), tuple(args))
 
+    def _begin(self) -> None:
+        if self.dsn is None and not self._db.in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+
     def _commit(self) -> None:
         if self.dsn is not None:
             self._db.commit()
+        elif self._db.in_transaction:
+            self._db.execute("COMMIT")
 
-    def insert(self, row: StoredResult, digest: str, envelope: str) -> str:
-        """Store a result: 'stored', or why not: 'duplicate', 'replayed_id', 'replayed_seq'."""
+    def commit(self) -> None:
+        """Make every insert so far durable (group commit: one fsync for many results)."""
+        with self._lock:
+            if self._db is not None:
+                self._commit()
+
+    def rollback(self) -> None:
+        with self._lock:
+            if self._db is not None and (self.dsn is not None or self._db.in_transaction):
+                self._db.rollback()
+
+    def insert(self, row: StoredResult, digest: str, envelope: str, commit: bool = True) -> str:
+        """Store a result: 'stored', or why not: 'duplicate', 'replayed_id', 'replayed_seq'.
+
+        With commit=False the insert stays in an open transaction until commit().
+        """
         personal = json.dumps(row.personal, ensure_ascii=False) if row.personal else None
         args = (row.jti, row.device_id, row.tenant, row.seq, row.iat, row.received_ns,
                 row.receiver, digest, json.dumps(row.record, ensure_ascii=False), personal,
                 envelope)
         with self._lock:
+            self._begin()
             inserted = self._run(INSERT, args).rowcount == 1
-            self._commit()
-            if inserted:
-                return "stored"
-            found = self._run(FIND, (row.jti,)).fetchone()
-            self._commit()
+            found = None if inserted else self._run(FIND, (row.jti,)).fetchone()
+            if commit:
+                self._commit()
+        if inserted:
+            return "stored"
         if found is None:
             return "replayed_seq"
         return "duplicate" if found[0] == digest else "replayed_id"

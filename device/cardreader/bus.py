@@ -15,6 +15,7 @@ from device.cardreader.events import (
     ReaderEvent,
 )
 
+
 def to_bus_event(event: ReaderEvent) -> bus_events.Event:
     """The device.events counterpart of a card-reader event."""
     if isinstance(event, CardInserted):

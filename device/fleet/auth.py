@@ -1,5 +1,10 @@
-"""Verify a bureau command: compact JWS (EdDSA) by a provisioned operator key, fresh, addressed
-to this device, of a known command with valid parameters. Every refusal has a reason code."""
+"""Verify a bureau command: compact JWS (Ed25519 signatures, RFC 8037) by a provisioned operator
+key, fresh, addressed to this device, of a known command with valid parameters. Every refusal has
+a reason code.
+
+The JOSE `alg` is "Ed25519" (RFC 9864's fully specified name, as the result envelope uses);
+"EdDSA" (RFC 8037's polymorphic name, deprecated by RFC 9864) is accepted from older signers.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from device.fleet.commands import Params, parse_params
 from device.fleet.keyring import Keyring
 
 MAX_LIFETIME_S = 24 * 3600.0
+ALGORITHMS = ("Ed25519", "EdDSA")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,7 @@ def _header(token: bytes) -> dict[str, Any]:
     except (JoseError, ValueError, UnicodeDecodeError) as exc:
         raise CommandRejected("malformed", "not a compact JWS") from exc
     header = compact.headers()
-    if header.get("alg") != "EdDSA":
+    if header.get("alg") not in ALGORITHMS:
         raise CommandRejected("bad_algorithm", f"alg {header.get('alg')!r}")
     return header
 
@@ -86,9 +92,8 @@ def _header(token: bytes) -> dict[str, Any]:
 def _verified_claims(token: bytes, key: Any) -> dict[str, Any]:
     try:
         with warnings.catch_warnings():
-            # joserfc flags the RFC 8037 name "EdDSA" since RFC 9864; the issue asks for it.
-            warnings.simplefilter("ignore")
-            payload = jws.deserialize_compact(token, key, algorithms=["EdDSA"]).payload
+            warnings.simplefilter("ignore")  # joserfc warns on the deprecated name "EdDSA"
+            payload = jws.deserialize_compact(token, key, algorithms=list(ALGORITHMS)).payload
     except (JoseError, ValueError) as exc:
         raise CommandRejected("bad_signature", type(exc).__name__) from exc
     try:

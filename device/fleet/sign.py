@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import warnings
 from typing import Any
 
 from joserfc import jws
 from joserfc.jwk import OKPKey
+
+ALG = "Ed25519"  # RFC 9864's name for EdDSA over Ed25519 (RFC 8037), as results use
 
 
 def sign_command(
@@ -23,7 +24,7 @@ def sign_command(
     jti: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    """A compact JWS (EdDSA) over the command claims."""
+    """A compact JWS (alg Ed25519) over the command claims."""
     issued = time.time() if now_s is None else now_s
     claims: dict[str, Any] = {
         "iss": kid,
@@ -36,14 +37,10 @@ def sign_command(
         **(extra or {}),
     }
     payload = json.dumps(claims, separators=(",", ":")).encode()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "EdDSA" (RFC 8037) is flagged since RFC 9864
-        return jws.serialize_compact({"alg": "EdDSA", "kid": kid}, payload, key, ["EdDSA"])
+    return jws.serialize_compact({"alg": ALG, "kid": kid}, payload, key, [ALG])
 
 
 def sign_artifact(key: OKPKey, kid: str, name: str, sha256: str, size: int) -> str:
     """The bureau's signature over a model artifact (checked by the device before install)."""
     payload = json.dumps({"name": name, "sha256": sha256, "size": size}).encode()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return jws.serialize_compact({"alg": "EdDSA", "kid": kid}, payload, key, ["EdDSA"])
+    return jws.serialize_compact({"alg": ALG, "kid": kid}, payload, key, [ALG])

@@ -215,6 +215,9 @@ class LivenessProbe:
             "min_cosine": round(self._min_cosine, 4),
             "frames": float(self._frames),
         }
+        for index, (action, peak) in enumerate(zip(self.actions, self._tracker.levels_peak,
+                                                   strict=True)):
+            scores[f"step{index + 1}_{action}"] = round(peak, 3)
         if evidence.flash is not None:
             scores["flash_correlation"] = round(evidence.flash.correlation, 4)
             scores["flash_gain"] = round(evidence.flash.gain, 4)

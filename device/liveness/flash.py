@@ -2,7 +2,8 @@
 
 The kiosk screen shows a random sequence of colours. Skin a few decimetres from the screen
 reflects them diffusely, far more than the room behind the person, so the face's colour minus the
-colour of a ring around it follows the emitted colours. A screen held up to the camera emits its own
+colour of a ring around it follows the emitted colours. The comparison is a log ratio, so an even
+reflection (a photo: face and surround on the same sheet) cancels whatever the albedo. A screen held up to the camera emits its own
 light (the face does not follow), and a photo reflects the flash evenly over face and surround.
 """
 
@@ -46,7 +47,8 @@ def _clip_box(box: Box, scale: float, width: int, height: int) -> tuple[int, int
 
 def region_means(rgb: Image, box: Box) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Mean RGB of the inner face (central 60 % of the box) and of a ring around the face
-    (between 1.3x and 1.9x the box), both excluding saturated pixels."""
+    (between 1.3x and 1.9x the box). Saturated pixels stay in: dropping them would make the
+    pixel selection itself follow the flash."""
     height, width = rgb.shape[:2]
     fx0, fy0, fx1, fy1 = _clip_box(box, 0.6, width, height)
     face = rgb[fy0:fy1, fx0:fx1].reshape(-1, 3)
@@ -55,21 +57,19 @@ def region_means(rgb: Image, box: Box) -> tuple[npt.NDArray[np.float64], npt.NDA
     mask = np.zeros((height, width), bool)
     mask[oy0:oy1, ox0:ox1] = True
     mask[iy0:iy1, ix0:ix1] = False
-    return _unsaturated_mean(face), _unsaturated_mean(rgb[mask])
+    return _mean(face), _mean(rgb[mask])
 
 
-def _unsaturated_mean(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
+def _mean(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
     if pixels.size == 0:
         return np.zeros(3)
-    keep = pixels.max(axis=1) < 250
-    chosen = pixels[keep] if keep.any() else pixels
-    return np.asarray(chosen.mean(axis=0), dtype=np.float64)
+    return np.asarray(pixels.reshape(-1, 3).mean(axis=0), dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)
 class FlashResult:
-    """`correlation` of face-minus-ring colour with the emitted colour (-1..1), `gain` grey
-    levels of face response per full-scale emitted level, `samples` frames used."""
+    """`correlation` of the face-to-ring log colour ratio with the emitted colour (-1..1);
+    `gain` the ratio's change (natural log) per full-scale emitted level; `samples` frames."""
 
     correlation: float
     gain: float
@@ -102,13 +102,15 @@ def _at_lag(
     if count < MIN_SAMPLES:
         return FlashResult(0.0, 0.0, max(0, count), lag)
     sent = np.asarray(emitted[:count], dtype=np.float64) / 255.0
-    seen = np.asarray(face[lag:], dtype=np.float64) - np.asarray(ring[lag:], dtype=np.float64)
+    seen = np.log1p(np.asarray(face[lag:], dtype=np.float64)) - np.log1p(
+        np.asarray(ring[lag:], dtype=np.float64)
+    )
     sent = sent - sent.mean(axis=0)
     seen = seen - seen.mean(axis=0)
     x, y = sent.ravel(), seen.ravel()
     denom = float(np.linalg.norm(x) * np.linalg.norm(y))
     corr = float(x @ y) / denom if denom > 0 else 0.0
-    gain = float(x @ y) / float(x @ x) / 255.0 if float(x @ x) > 0 else 0.0
+    gain = float(x @ y) / float(x @ x) if float(x @ x) > 0 else 0.0
     return FlashResult(corr, gain, count, lag)
 
 

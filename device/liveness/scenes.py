@@ -8,14 +8,14 @@ are still needed before anyone trusts numbers measured on it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from device.liveness.api import Prompt
-from device.liveness.synth import Pose, camera_noise, face_mask, reflect_flash, render_pose
+from device.liveness.synth import (
+    EYE_RINGS, Pose, Warper, camera_noise, face_mask, reflect_flash, render_pose,
+)
 from device.vision.types import Points
 
 Image = npt.NDArray[np.uint8]
@@ -28,13 +28,21 @@ ACTION_POSES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class FaceSource:
-    """A 320x240 still of one face and its 468-point mesh (frame pixels)."""
+    """A 320x240 still of one face and its 468-point mesh (frame pixels); the warper is built
+    on first use (it costs about half a second)."""
 
-    name: str
-    rgb: Image
-    mesh: Points
+    def __init__(self, name: str, rgb: Image, mesh: Points) -> None:
+        self.name = name
+        self.rgb = rgb
+        self.mesh = mesh
+        self._warper: Warper | None = None
+
+    @property
+    def warper(self) -> Warper:
+        if self._warper is None:
+            self._warper = Warper(self.mesh, self.rgb.shape)
+        return self._warper
 
 
 class Person:
@@ -76,7 +84,7 @@ class Person:
 
     def clean_frame(self, prompt: Prompt | None, now_s: float) -> Image:
         """The posed face with the flash reflected, before camera noise."""
-        rgb, points = render_pose(self.source.rgb, self.source.mesh, self.pose(prompt, now_s))
+        rgb, points = render_pose(self.source.rgb, self.source.warper, self.pose(prompt, now_s))
         self.points = points
         if prompt is not None and prompt.flash_rgb is not None:
             mask = face_mask(rgb.shape, points)
@@ -198,8 +206,6 @@ class CutoutAttack:
 
 
 def _eye_holes(source: FaceSource) -> npt.NDArray[np.float32]:
-    from device.liveness.synth import EYE_RINGS
-
     mask = np.zeros(source.rgb.shape[:2], np.uint8)
     for ring in EYE_RINGS:
         hull = cv2.convexHull(np.round(source.mesh[list(ring), :2]).astype(np.int32))

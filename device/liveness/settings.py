@@ -39,9 +39,9 @@ class LivenessSettings(Section):
     flash_step_s: float = Field(0.3, gt=0.05, le=2)
     flash_max_lag_frames: int = Field(2, ge=0, le=10)
     flash_min_correlation: float = Field(0.6, gt=0, lt=1)
-    flash_min_gain: float = Field(0.02, gt=0, lt=1)
+    flash_min_gain: float = Field(0.03, gt=0, lt=1)
     # Passive cues: each one is a spoof reason at its own threshold.
-    moire_peak_ratio: float = Field(9.0, gt=1, le=1000)
+    moire_peak_ratio: float = Field(120.0, gt=1, le=1000)
     frame_min_sides: int = Field(3, ge=2, le=4)
     glare_max_fraction: float = Field(0.08, gt=0, lt=1)
     passive_every_n_frames: int = Field(2, ge=1, le=30)

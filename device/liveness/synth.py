@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import griddata
+from scipy.sparse import csr_matrix
+from scipy.spatial import Delaunay
 
 from device.vision.types import Points
 
@@ -90,24 +91,53 @@ def posed_mesh(points: Points, pose: Pose) -> Points:
     return rotate_mesh(moved, pose.yaw_deg, pose.pitch_deg)
 
 
-def warp_to(image: Image, src: Points, dst: Points) -> Image:
-    """Warp so that image content at src points lands at dst points (smooth field, frame border
-    fixed). Backward map sampled on a coarse grid, then upsampled."""
-    height, width = image.shape[:2]
-    border = _border_points(width, height)
-    anchors = np.vstack([dst[:, :2], border])
-    shifts = np.vstack([src[:, :2] - dst[:, :2], np.zeros_like(border)])
-    gx, gy = np.meshgrid(
-        np.linspace(0, width - 1, width // GRID_STEP_PX + 1),
-        np.linspace(0, height - 1, height // GRID_STEP_PX + 1),
-    )
-    coarse = [griddata(anchors, shifts[:, i], (gx, gy), method="linear", fill_value=0.0)
-              for i in range(2)]
-    map_x = cv2.resize(coarse[0].astype(np.float32), (width, height)) + np.arange(width)
-    map_y = cv2.resize(coarse[1].astype(np.float32), (width, height)) + np.arange(height)[:, None]
-    out = cv2.remap(image, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REFLECT)
-    return np.asarray(out, dtype=np.uint8)
+class Warper:
+    """Moves image content from the still's mesh points to new positions along a piecewise-
+    linear displacement field (frame border fixed). The triangulation and the coarse grid's
+    barycentric weights are computed once per still, so each frame costs one sparse product and
+    a few remaps. The backward map is found by fixed-point iteration on the forward field."""
+
+    def __init__(self, points: Points, shape: tuple[int, ...]) -> None:
+        height, width = shape[:2]
+        self.size = (width, height)
+        self.mesh = points
+        self.points = points[:, :2].astype(np.float64)
+        anchors = np.vstack([self.points, _border_points(width, height)])
+        self.n_points = len(self.points)
+        xs = np.linspace(0, width - 1, width // GRID_STEP_PX + 1)
+        ys = np.linspace(0, height - 1, height // GRID_STEP_PX + 1)
+        self.grid_shape = (len(ys), len(xs))
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+        self.weights = _barycentric_matrix(Delaunay(anchors), grid, len(anchors))
+        self.base_x = np.tile(np.arange(width, dtype=np.float32), (height, 1))
+        self.base_y = np.tile(np.arange(height, dtype=np.float32)[:, None], (1, width))
+
+    def warp(self, image: Image, dst: Points) -> Image:
+        shift = np.zeros((self.weights.shape[1], 2))
+        shift[: self.n_points] = dst[:, :2] - self.points
+        coarse = np.asarray(self.weights @ shift, dtype=np.float32)
+        fields = [cv2.resize(coarse[:, i].reshape(self.grid_shape), self.size) for i in range(2)]
+        map_x, map_y = self.base_x - fields[0], self.base_y - fields[1]
+        for _ in range(2):  # fixed-point refinement: the shift is read where the pixel came from
+            shift_x = cv2.remap(fields[0], map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            shift_y = cv2.remap(fields[1], map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)
+            map_x, map_y = self.base_x - shift_x, self.base_y - shift_y
+        out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        return np.asarray(out, dtype=np.uint8)
+
+
+def _barycentric_matrix(tri: Delaunay, grid: npt.NDArray[np.float64], n: int) -> csr_matrix:
+    simplex = tri.find_simplex(grid)
+    inside = simplex >= 0
+    transform = tri.transform[simplex[inside]]
+    delta = grid[inside] - transform[:, 2]
+    bary = np.einsum("ijk,ik->ij", transform[:, :2], delta)
+    weights = np.hstack([bary, 1.0 - bary.sum(axis=1, keepdims=True)])
+    rows = np.repeat(np.flatnonzero(inside), 3)
+    cols = tri.simplices[simplex[inside]].ravel()
+    return csr_matrix((weights.ravel(), (rows, cols)), shape=(len(grid), n))
 
 
 def _border_points(width: int, height: int) -> npt.NDArray[np.float32]:
@@ -162,10 +192,10 @@ def _mean_in(image: Image, poly: Points) -> npt.NDArray[np.float32]:
     return np.asarray(image[mask > 0].mean(axis=0), dtype=np.float32)
 
 
-def render_pose(base: Image, mesh: Points, pose: Pose) -> tuple[Image, Points]:
+def render_pose(base: Image, warper: Warper, pose: Pose) -> tuple[Image, Points]:
     """One synthetic frame of the person in `pose`, and where the mesh points went."""
-    target = posed_mesh(mesh, pose)
-    frame = warp_to(base, mesh, target)
+    target = posed_mesh(warper.mesh, pose)
+    frame = warper.warp(base, target)
     frame = shade_mouth(frame, target, pose.mouth_open)
     frame = shade_eyes(frame, target, pose.eyes_closed * 0.5)
     return frame, target
@@ -192,5 +222,5 @@ def reflect_flash(
 
 
 def camera_noise(frame: Image, rng: np.random.Generator, sigma: float) -> Image:
-    noisy = frame.astype(np.float32) + rng.normal(0.0, sigma, frame.shape).astype(np.float32)
+    noisy = frame.astype(np.float32) + rng.standard_normal(frame.shape, dtype=np.float32) * sigma
     return np.asarray(np.clip(noisy, 0, 255), dtype=np.uint8)

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 log = logging.getLogger(__name__)
 
+BURST = 256  # packets read back to back before the owner's tick (group commit)
 MessageHook = Callable[[str, bytes, Properties | None], None]
 
 
@@ -46,7 +47,7 @@ class LinkConfig:
     max_inflight: int = 32
     clean_start: bool = True
     session_expiry_s: int = 0
-    manual_ack: bool = False  # ack an inbound QoS 1 message only after the hook returned
+    manual_ack: bool = False  # inbound QoS 1 is acked only by flush_acks(), after a commit
 
 
 class Backoff:
@@ -87,6 +88,8 @@ class MqttLink:
         self.failures = 0
         self.last_error = ""
         self._client: mqtt.Client | None = None
+        self._unacked: list[tuple[int, int]] = []
+        self._events = 0  # inbound publishes and acks seen, to know when a burst ends
 
     # ----------------------------------------------------------------------- client set-up
     def _make_client(self) -> mqtt.Client:
@@ -129,6 +132,7 @@ class MqttLink:
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                     props: Any) -> None:
+        self._events += 1
         if reason.is_failure:
             self._error(f"publish refused by broker: {reason} ({reason.value})")
         self._guard(lambda: self.hooks.acked(mid, int(reason.value), str(reason)))
@@ -141,16 +145,30 @@ class MqttLink:
         self._guard(lambda: self.hooks.subscribed(granted))
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._events += 1
         props = getattr(msg, "properties", None)
         try:
             self.hooks.message(msg.topic, bytes(msg.payload), props)
         except Exception:  # a callback boundary
             log.exception("mqtt: message handler failed on %s", msg.topic)
             if self.config.manual_ack:  # not acknowledged: reconnect to get it again
-                client.disconnect()
+                self.drop_connection()
                 return
         if self.config.manual_ack and msg.qos > 0:
-            client.ack(msg.mid, msg.qos)
+            self._unacked.append((msg.mid, msg.qos))
+
+    def flush_acks(self) -> None:
+        """Acknowledge every message handled so far (owning thread, after it is durable)."""
+        acks, self._unacked = self._unacked, []
+        if self._client is not None:
+            for mid, qos in acks:
+                self._client.ack(mid, qos)
+
+    def drop_connection(self) -> None:
+        """Forget unacknowledged messages and disconnect; the broker will send them again."""
+        self._unacked = []
+        if self._client is not None:
+            self._client.disconnect()
 
     def _guard(self, call: Callable[[], None]) -> None:
         try:
@@ -208,7 +226,7 @@ class MqttLink:
                step_s: float) -> None:
         deadline = time.monotonic() + self.config.connect_timeout_s
         while not stop.is_set():
-            rc = client.loop(timeout=step_s)
+            rc = self._step(client, step_s)
             if rc != mqtt.MQTT_ERR_SUCCESS:
                 if self.connected:
                     self._on_disconnect(client, None, None, rc, None)
@@ -219,6 +237,18 @@ class MqttLink:
                 client.disconnect()
                 return
             self._guard(tick)
+
+    def _step(self, client: mqtt.Client, step_s: float) -> MQTTErrorCode:
+        """One wait for traffic, then read whatever else is already there (up to BURST)."""
+        rc = client.loop(timeout=step_s)
+        for _ in range(BURST):
+            before = self._events
+            if rc != mqtt.MQTT_ERR_SUCCESS:
+                break
+            rc = client.loop(timeout=0)
+            if self._events == before:
+                break
+        return rc
 
     def _close(self, client: mqtt.Client, tick: Callable[[], None]) -> None:
         if self.connected:

@@ -87,7 +87,7 @@ def sunglasses(rgb: Image, face: FaceObservation) -> Image:
     right, left = points[0], points[1]
     distance = float(np.linalg.norm(left - right))
     angle = float(np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0])))
-    axes = (int(distance * 0.36), int(distance * 0.26))
+    axes = (int(distance * 0.42), int(distance * 0.32))
     for eye in (right, left):
         cv2.ellipse(out, (int(eye[0]), int(eye[1])), axes, angle, 0, 360, (18, 18, 22), -1)
     width = max(int(distance * 0.08), 1)

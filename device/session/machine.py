@@ -65,6 +65,7 @@ class LivenessDone:
     now_s: float
     outcome: Literal["live", "spoof", "inconclusive"]
     score: float | None = None
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +215,10 @@ def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -
     return nxt, (view, effect)
 
 
-def _failed_attempt(s: Session, now_s: float, reason: str, r: Rules) -> Result:
+def _failed_attempt(s: Session, now_s: float, reasons: tuple[str, ...], r: Rules) -> Result:
     if s.attempt >= r.max_attempts:
-        return _decide(s, now_s, "refer", (reason, "attempts_exhausted"))
-    return _decide(s, now_s, "fail", (reason,))
+        return _decide(s, now_s, "refer", (*reasons, "attempts_exhausted"))
+    return _decide(s, now_s, "fail", reasons)
 
 
 def _identify(s: Session, e: Identify, r: Rules) -> Result:
@@ -275,14 +276,14 @@ def _liveness(s: Session, e: LivenessDone, r: Rules) -> Result:
         s = dataclasses.replace(s, scores=(*s.scores, ("liveness", e.score)))
     if e.outcome == "live":
         return _to_matching(s, e.now_s)
-    return _failed_attempt(s, e.now_s, f"liveness_{e.outcome}", r)
+    return _failed_attempt(s, e.now_s, (f"liveness_{e.outcome}", *e.reasons), r)
 
 
 def _match(s: Session, e: MatchDone, r: Rules) -> Result:
     s = dataclasses.replace(s, scores=(*s.scores, ("match", e.score)))
     if e.accepted:
         return _decide(s, e.now_s, "pass", ())
-    return _failed_attempt(s, e.now_s, "match_below_threshold", r)
+    return _failed_attempt(s, e.now_s, ("match_below_threshold",), r)
 
 
 def _tick(s: Session, e: Tick, r: Rules) -> Result:

@@ -84,14 +84,17 @@ class CardLike(Protocol):
 PhotoReference = Callable[[Any], Reference | None]
 
 
+LIVENESS_SCORE_KEYS = ("challenge_done", "passive", "antispoof")
+# Embed every n-th liveness frame for the probe's identity-continuity check (SFace costs
+# 20-40 ms a frame on x86, several times that on a Pi).
+EMBED_EVERY_N_FRAMES = 3
+
+
 def liveness_score(verdict: Any) -> float | None:
-    """One number for the record from a verdict's `scores` mapping (its `liveness` or `score`
-    entry, else the smallest score: the weakest cue decides)."""
+    """One number in 0..1 for the record: the weakest of the verdict's 0..1 cues (actions done,
+    passive cues, anti-spoof model), None when it reports none of them."""
     scores = getattr(verdict, "scores", None) or {}
-    for key in ("liveness", "score", "live"):
-        if key in scores:
-            return float(scores[key])
-    values = [float(v) for v in scores.values() if isinstance(v, int | float)]
+    values = [float(scores[k]) for k in LIVENESS_SCORE_KEYS if k in scores]
     return min(values) if values else None
 
 
@@ -131,6 +134,7 @@ class SessionRunner:
         self._reference: Reference | None = None
         self._name = ""
         self._prompt_key: tuple[Any, ...] | None = None
+        self._liveness_frames = 0
         self._messages = catalogue()
         self.last_record: dict[str, Any] | None = None
         self.counters = {"sessions": 0, "frames": 0, "records": 0}
@@ -169,3 +173,191 @@ class SessionRunner:
 
     def status(self) -> dict[str, Any]:
         return {"state": self.state(), "attempt": self._session.attempt, **self.counters}
+
+    # ---- internals ----------------------------------------------------------------------------
+
+    def _identify(
+        self, id_number: str, now_s: float, source: str, consent: bool, card: Any
+    ) -> list[m.Effect]:
+        if self._session.phase not in (m.Phase.IDLE, m.Phase.DECIDED):
+            log.info("session: identity %s ignored, a session is running", mask_id(id_number))
+            return []
+        reference = self._lookup(id_number, card) if consent else None
+        self._reference = reference
+        self._name = str(getattr(card, "name", "") or "")
+        self.counters["sessions"] += 1
+        kind: Any = source
+        event = m.Identify(now_s, id_number, reference is not None, kind, consent)
+        return self._feed(event)
+
+    def _lookup(self, id_number: str, card: Any) -> Reference | None:
+        try:
+            found = self.references.get(id_number)
+        except Exception:  # an unreadable template must end in no_reference, not a crash
+            log.exception("session: template of %s unreadable", mask_id(id_number))
+            found = None
+        if found is None and card is not None and self._photo_reference is not None:
+            found = self._photo_reference(card)
+        return found
+
+    def _capture(self, frame: Frame, now_s: float) -> list[m.Effect]:
+        faces = self.analyzer.analyze(frame.rgb, max_faces=2)
+        aligned = None
+        points = None
+        if len(faces) == 1:
+            points = five_points(faces[0])
+            aligned = align_face(frame.rgb, points)
+        history = self._window.track(points)
+        report = assess(frame.rgb, faces, aligned, history, self.quality)
+        self._window.note(report.issues)
+        if report.ok and aligned is not None:
+            self._window.offer(Candidate(report.score, aligned, report.metrics))
+        return self._feed(m.FrameChecked(now_s, report.issues))
+
+    def _liveness_frame(self, frame: Frame, now_s: float) -> list[m.Effect]:
+        assert self.liveness is not None
+        faces = self.analyzer.analyze(frame.rgb, with_iris=True, max_faces=2)
+        face = faces[0] if len(faces) == 1 else None
+        embedding = None
+        self._liveness_frames += 1
+        if face is not None and self._liveness_frames % EMBED_EVERY_N_FRAMES == 1:
+            embedding = self.embedder.embed(align_face(frame.rgb, five_points(face)))
+        self.liveness.observe(frame, face, embedding, now_s)
+        return self._poll_liveness(now_s)
+
+    def _poll_liveness(self, now_s: float) -> list[m.Effect]:
+        assert self.liveness is not None
+        verdict = self.liveness.verdict(now_s)
+        if verdict is not None:
+            outcome = str(getattr(verdict, "outcome", "inconclusive"))
+            if outcome not in ("live", "spoof"):
+                outcome = "inconclusive"
+            kind: Any = outcome
+            reasons = tuple(str(r) for r in getattr(verdict, "reasons", ()))
+            return self._feed(m.LivenessDone(now_s, kind, liveness_score(verdict), reasons))
+        prompt = self.liveness.prompt(now_s)
+        if prompt is not None:
+            self._show_prompt(prompt)
+        return []
+
+    def _feed(self, event: m.Event) -> list[m.Effect]:
+        """Step the machine and carry out its effects (which may feed further events)."""
+        self._session, effects = m.step(self._session, event, self.rules)
+        done: list[m.Effect] = []
+        for effect in effects:
+            done.append(effect)
+            done += self._apply(effect)
+        return done
+
+    def _apply(self, effect: m.Effect) -> list[m.Effect]:
+        if isinstance(effect, m.Show):
+            self._push_view(effect)
+        elif isinstance(effect, m.StartCapture):
+            self._window.reset()
+        elif isinstance(effect, m.StartLiveness):
+            self._prompt_key = None
+            self._liveness_frames = 0
+            if self.liveness is not None:
+                self.liveness.begin(effect.now_s)
+        elif isinstance(effect, m.StartMatch):
+            return self._match(effect.now_s)
+        elif isinstance(effect, m.Decide):
+            self._publish(effect)
+        return []
+
+    def _match(self, now_s: float) -> list[m.Effect]:
+        reference = self._reference
+        best = self._window.best()
+        if reference is None or not best:
+            return self._feed(m.MatchDone(now_s, False, float("nan")))
+        if reference.model != self.embedder.model_id:
+            log.warning(
+                "session: reference made with %s, matching with %s",
+                reference.model,
+                self.embedder.model_id,
+            )
+        probes = [self.embedder.embed(c.crop) for c in best]
+        result = self.matcher.match(probes, reference.embedding)
+        log.info(
+            "session: match %.3f (threshold %.3f, %d frames)",
+            result.score,
+            result.threshold,
+            result.frames,
+        )
+        return self._feed(m.MatchDone(now_s, result.accepted, result.score))
+
+    def _models(self) -> dict[str, str]:
+        models = dict(self.analyzer.model_ids)
+        models["embed"] = self.embedder.model_id
+        probe_models = getattr(self.liveness, "model_ids", None)
+        if isinstance(probe_models, Mapping):
+            models.update({str(k): str(v) for k, v in probe_models.items()})
+        return models
+
+    def _publish(self, decide: m.Decide) -> None:
+        scores = dict(decide.scores)
+        reasons = decide.reasons
+        if decide.source == "worker":
+            reasons = (*reasons, "worker_input")
+        outcome = Outcome(
+            decision=decide.decision,
+            reasons=reasons,
+            attempt=decide.attempt,
+            subject=self.references.subject(decide.id_number),
+            match=scores.get("match"),
+            liveness=scores.get("liveness"),
+            quality=self._window.best_score(),
+            quality_summary=self._window.summary(),
+            models=self._models(),
+            timings_ms=dict(decide.timings_ms),
+        )
+        record = build_record(outcome, self._device_id, self._clock_utc())
+        self.last_record = record
+        self.counters["records"] += 1
+        log.info(
+            "session: %s for %s (attempt %d, reasons %s)",
+            decide.decision,
+            mask_id(decide.id_number),
+            decide.attempt,
+            ",".join(reasons) or "-",
+        )
+        self._on_record(record, personal_data(decide.id_number, self._name))
+
+    def _view(self, state: str, code: str, **extra: Any) -> dict[str, Any]:
+        zh, en = self._messages.get(code, (code, code))
+        view: dict[str, Any] = {
+            "state": state,
+            "code": code,
+            "zh": zh,
+            "en": en,
+            "countdown_s": None,
+            "flash_rgb": None,
+            "progress": None,
+            "result": None,
+        }
+        view.update(extra)
+        return view
+
+    def _push_view(self, show: m.Show) -> None:
+        result = None
+        if show.decision is not None:
+            result = {"decision": show.decision, "reasons": list(show.reasons)}
+        countdown = None if show.countdown_s is None else round(show.countdown_s, 1)
+        self._on_view(
+            self._view(
+                show.state, show.code, countdown_s=countdown, progress=show.progress, result=result
+            )
+        )
+
+    def _show_prompt(self, prompt: Any) -> None:
+        code = str(getattr(prompt, "code", "liveness"))
+        flash = getattr(prompt, "flash_rgb", None) or getattr(prompt, "flash_colour", None)
+        countdown = getattr(prompt, "countdown_s", None)
+        key = (code, tuple(flash) if flash else None, None if countdown is None else int(countdown))
+        if key == self._prompt_key:
+            return
+        self._prompt_key = key
+        state = "flash" if flash else "challenge"
+        self._on_view(
+            self._view(state, code, countdown_s=countdown, flash_rgb=list(flash) if flash else None)
+        )

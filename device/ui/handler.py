@@ -1,4 +1,4 @@
-"""HTTP requests of the kiosk page: `/`, `/static/*`, `/events` (SSE), `/preview.jpg`, `/api/worker`."""
+"""The kiosk page's requests: `/`, `/static/*`, `/events` (SSE), `/preview.jpg`, `/api/worker`."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import threading
 import cv2
 import numpy as np
 
-from device.camera.base import Frame
+from device.camera.base import Frame, Image
 
 
 class PreviewStore:
@@ -49,12 +49,12 @@ class PreviewStore:
             self.served += 1
         return data
 
-    def _encode(self, rgb: np.ndarray) -> bytes:
+    def _encode(self, rgb: Image) -> bytes:
         height, width = rgb.shape[:2]
         if width > self._max_width_px:
             scale = self._max_width_px / width
             size = (self._max_width_px, max(1, round(height * scale)))
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
         bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
         ok, buffer = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self._jpeg_quality])
         if not ok:

@@ -60,6 +60,7 @@ class KioskUi:
         self._static: dict[str, bytes] = {}
         self._page = b""
         self._server: KioskServer | None = None
+        self._port = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.views_invalid = 0
@@ -76,6 +77,7 @@ class KioskUi:
         self._page = self._render_page()
         self.hub.reopen()
         server = KioskServer((self.settings.host, self.settings.port), self)
+        self._port = int(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="kiosk-http",
@@ -126,7 +128,7 @@ class KioskUi:
 
     # inputs from the core loop ---------------------------------------------------------------
     def publish(self, view: Mapping[str, Any]) -> bool:
-        """Show a view on the page and speak it; False (logged, counted) if it breaks the contract."""
+        """Show a view on the page and speak it; False (logged, counted) if it breaks contract."""
         try:
             prepared = prepare(view, self._catalogue or {})
         except ViewError as exc:
@@ -134,6 +136,8 @@ class KioskUi:
                 self.views_invalid += 1
             log.error("ui: view refused: %s", exc)
             return False
+        if prepared["state"] in ("idle", "decided"):
+            self.preview.set(None)  # no face is kept on screen or in memory after a session
         self.hub.publish(prepared)
         self.voice.on_view(prepared)
         return True
@@ -172,7 +176,7 @@ class KioskUi:
             self.worker_rejected += 1
 
     def allowed_hosts(self) -> frozenset[str]:
-        port = self.port
+        port = self._port  # kept after stop(): requests still in flight are answered, not crashed
         names = {self.settings.host, "127.0.0.1", "localhost", "[::1]"}
         return frozenset(f"{name}:{port}" for name in names if name != "::1")
 

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 Catalogue = Mapping[str, tuple[str, str]]
 
+MAX_REASONS = 2
 WINDOW_ZH = "请到就近的社保服务窗口办理"
 WINDOW_EN = "Please go to the nearest social security service window"
 
@@ -122,7 +123,8 @@ def result_screen(
         "title_en": text.title_en,
         "next_zh": text.next_zh,
         "next_en": text.next_en,
-        "reasons": shown if decision != "pass" else [],
+        # at most two reasons: more is more than a worried person can take in at once
+        "reasons": shown[:MAX_REASONS] if decision != "pass" else [],
     }
 
 

@@ -9,6 +9,7 @@ result screen (title, reasons, next step). It never changes the caller's dict.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,11 +71,12 @@ def _text(view: Mapping[str, Any], key: str) -> str:
 def _number(value: Any, key: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ViewError(f"{key} must be a number")
-    if not math.isfinite(value):
+    number = float(value)  # numpy scalars too
+    if not math.isfinite(number):
         raise ViewError(f"{key} must be finite")
-    return float(value)
+    return number
 
 
 def _countdown(value: Any) -> float | None:
@@ -98,7 +100,9 @@ def _rgb(value: Any) -> list[int] | None:
         raise ViewError("flash_rgb must be three integers")
     channels = []
     for channel in value:
-        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel <= 255:
+        if isinstance(channel, bool) or not isinstance(channel, numbers.Integral):
+            raise ViewError("flash_rgb channels must be integers 0-255")
+        if not 0 <= int(channel) <= 255:
             raise ViewError("flash_rgb channels must be integers 0-255")
         channels.append(int(channel))
     return channels

@@ -46,6 +46,20 @@ def synthesize(text: str, settings: UiSettings) -> bytes:
     return done.stdout
 
 
+def voice_available(name: str, timeout_s: float) -> bool:
+    """Whether espeak-ng knows the voice (it silently falls back to English otherwise)."""
+    try:
+        done = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
+                              timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    for line in done.stdout.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 5 and name in (fields[1], fields[3], fields[4].rsplit("/", 1)[-1]):
+            return True
+    return False
+
+
 def spoken_text(view: Mapping[str, Any]) -> str:
     """What a prepared view says aloud (empty for nothing)."""
     screen = view.get("screen")
@@ -67,6 +81,7 @@ class Voice:
         self._last_said: dict[str, float] = {}
         self.enabled = settings.voice and settings.volume > 0
         self.player_name = "injected" if play is not None else "none"
+        self.error = ""
         self.spoken = 0
         self.skipped = 0
         self.dropped = 0
@@ -75,11 +90,18 @@ class Voice:
     def start(self) -> None:
         if not self.enabled or self._thread is not None:
             return
+        if not voice_available(self.settings.voice_name, self.settings.speech_timeout_s):
+            log.error("ui: espeak-ng is missing or has no voice %r; the voice is off",
+                      self.settings.voice_name)
+            self.enabled = False
+            self.error = f"no espeak-ng voice {self.settings.voice_name}"
+            return
         if self._play is None:
             self._play = self._find_player()
         if self._play is None:
             log.warning("ui: no audio player (aplay, paplay) found; the voice is off")
             self.enabled = False
+            self.error = "no audio player"
             return
         self._thread = threading.Thread(target=self._run, name="kiosk-voice", daemon=True)
         self._thread.start()
@@ -96,6 +118,7 @@ class Voice:
             return {
                 "enabled": self.enabled,
                 "player": self.player_name,
+                "error": self.error,
                 "spoken": self.spoken,
                 "skipped": self.skipped,
                 "dropped": self.dropped,

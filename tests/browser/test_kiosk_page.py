@@ -140,3 +140,22 @@ def test_page_reconnects_after_the_server_restarts(browser: Any, artifacts: Path
         assert second.status()["clients"] == 1
     finally:
         second.stop()
+
+
+def test_small_pi_screen_keeps_text_large_and_inside(
+    browser: Any, kiosk: KioskUi, artifacts: Path
+) -> None:
+    kiosk.set_preview(Frame(skdata.astronaut(), sequence=1, timestamp_s=0.0))
+    browser.set_window_size(800, 480 + 143)  # the official 7" display; headless adds chrome
+    try:
+        _open(browser, kiosk)
+        kiosk.publish(view("challenge", "liveness.blink", countdown_s=5, progress=0.5))
+        wait_text(browser, "guide-zh", "请眨眨眼")
+        assert _font_px(browser, "guide-zh") >= 48
+        overflow = browser.execute_script(
+            "const d = document.documentElement; return [d.scrollWidth > d.clientWidth,"
+            " document.getElementById('guide-zh').getBoundingClientRect().right > innerWidth]")
+        assert overflow == [False, False]
+        _shot(browser, artifacts, "14-small-screen-challenge")
+    finally:
+        browser.set_window_size(1280, 800)

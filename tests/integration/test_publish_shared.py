@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from device.bureau.receiver import Receiver
 from device.bureau.store import ResultStore
 from device.publish.publisher import Publisher
 from tests.support.broker import Broker
@@ -35,8 +37,7 @@ def test_two_receivers_split_one_stream(tmp_path: Path) -> None:
                 publisher.submit(RECORD, {"id_number": "11010519491231002X", "name": "王五"})
         assert all(p.wait_drained(30) for p in publishers)
         total = PER_DEVICE * len(publishers)
-        a, b = receivers
-        assert a.wait_until(total - b.counters["stored"], 0)  or _settle(receivers, total)
+        assert _wait_stored(receivers, total, 30)
         for publisher in publishers:
             publisher.stop()
         for receiver in receivers:
@@ -53,12 +54,10 @@ def test_two_receivers_split_one_stream(tmp_path: Path) -> None:
     print(f"\nsplit: {by_receiver}")
 
 
-def _settle(receivers: list, total: int) -> bool:  # type: ignore[type-arg]
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if sum(r.counters["stored"] for r in receivers) >= total:
-            return True
+def _wait_stored(receivers: list[Receiver], total: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while sum(r.counters["stored"] for r in receivers) < total:
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.02)
-    return False
+    return True

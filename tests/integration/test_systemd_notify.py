@@ -12,6 +12,7 @@ which wires device.sdnotify and device.health exactly as the core loop does.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -43,7 +44,7 @@ parser.add_argument("--debug-hang-for", type=float)
 args = parser.parse_args()
 setup_logging("INFO")
 notifier = Notifier()
-watchdog = Watchdog(notifier, notifier.watchdog_interval_s())
+watchdog = Watchdog(notifier, notifier.watchdog_interval_s(), describe=lambda: "ready: idle")
 watchdog.add_check("outbox", lambda: True)
 stop = threading.Event()
 signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
@@ -122,10 +123,14 @@ def daemon_supports_hang() -> bool:
 
 
 def daemon_config(folder: Path) -> Path:
+    """The bare daemon: simulated reader with no card, replay camera, state in folder."""
+    cards = folder / "cards.json"
+    cards.write_text('{"repeat": true, "steps": [{"absent_s": 1.0}]}', encoding="utf-8")
     config = folder / "faceterm.toml"
     config.write_text(
-        f'[device]\nstate_dir = "{folder}"\n\n'
-        f'[camera]\ntype = "replay"\nreplay_path = "{REPO}/models/golden"\nfps = 5.0\n\n'
+        f'[device]\nid = "kiosk-notify"\nstate_dir = "{folder / "state"}"\n'
+        f'[cardreader]\ntype = "sim"\nsim_script = "{cards}"\n'
+        f'[camera]\ntype = "replay"\nreplay_path = "{REPO}/models/golden"\nfps = 5\n'
         "[ui]\nenabled = false\n", encoding="utf-8")
     return config
 
@@ -167,11 +172,14 @@ def test_ready_status_watchdog_hang_and_stopping(receiver: tuple[Receiver, str],
     texts = [text for _, text in messages]
     assert texts.index("READY=1") < texts.index("STOPPING=1")
     assert any(text.startswith("STATUS=ready") for text in texts), texts
-    assert any(text.startswith("STATUS=unhealthy: core loop silent") for text in texts), texts
+    unhealthy = [i for i, text in enumerate(texts) if text.startswith("STATUS=unhealthy")]
+    assert len(unhealthy) == 1 and texts[unhealthy[0]].startswith(
+        "STATUS=unhealthy: core loop silent"), texts
+    assert any(text.startswith("STATUS=ready") for text in texts[unhealthy[0]:]), texts
 
     times = pings(messages)
     assert all(ready_at <= when < stopping_at for when in times)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     longest = max(gaps)
     hang_index = gaps.index(longest)
     # While the loop was blocked systemd heard nothing for longer than WatchdogSec: it would

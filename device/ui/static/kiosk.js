@@ -78,8 +78,9 @@
     setText($('result-title-en'), screen.title_en);
     const list = $('result-reason-list');
     list.replaceChildren();
+    const ownWords = view.result.decision === 'fail' && view.zh && view.zh !== screen.title_zh;
     const reasons = screen.reasons.length ? screen.reasons
-      : (view.result.decision !== 'pass' && view.zh ? [{ zh: view.zh, en: view.en }] : []);
+      : (ownWords ? [{ zh: view.zh, en: view.en }] : []);
     for (const reason of reasons) {
       const item = document.createElement('li');
       item.textContent = reason.zh;

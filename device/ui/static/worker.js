@@ -71,6 +71,7 @@
     const input = $('w-input');
     if (key === 'del') input.value = input.value.slice(0, -1);
     else input.value = clean(input.value + key, form.step);
+    $('w-error').textContent = '';
     input.focus();
   }
 
@@ -107,6 +108,7 @@
       const input = $('w-input');
       const value = clean(input.value, form.step);
       if (value !== input.value) input.value = value;
+      $('w-error').textContent = '';
     });
     for (const button of document.querySelectorAll('.keypad button')) {
       button.addEventListener('click', () => press(button.dataset.key));

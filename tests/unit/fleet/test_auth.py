@@ -22,7 +22,8 @@ NOW = 1_800_000_000.0
 
 @pytest.fixture(scope="module")
 def keys() -> dict[str, OKPKey]:
-    return {name: OKPKey.generate_key("Ed25519") for name in ("admin", "viewer", "revoked", "rogue")}
+    names = ("admin", "viewer", "revoked", "rogue")
+    return {name: OKPKey.generate_key("Ed25519") for name in names}
 
 
 @pytest.fixture(scope="module")

@@ -42,9 +42,9 @@ class Clock:
         (10.0, None, (), Verdict(False, "core loop not running yet")),
         (10.0, 9.0, (), Verdict(True)),
         (10.0, 5.0, (), Verdict(True)),
-        (10.0, 4.9, (), Verdict(False, "core loop silent for 5.1 s")),
+        (10.0, 4.9, (), Verdict(False, "core loop silent for more than 5 s")),
         (10.0, 9.9, ("outbox",), Verdict(False, "failing health checks: outbox")),
-        (10.0, 1.0, ("outbox",), Verdict(False, "core loop silent for 9.0 s")),
+        (10.0, 1.0, ("outbox",), Verdict(False, "core loop silent for more than 5 s")),
     ],
 )
 def test_judge(now: float, last_beat: float | None, failing: tuple[str, ...],
@@ -55,7 +55,7 @@ def test_judge(now: float, last_beat: float | None, failing: tuple[str, ...],
 def test_pings_only_while_beats_are_fresh_and_checks_pass() -> None:
     notifier, clock = Recorder(), Clock()
     healthy = {"outbox": True}
-    watchdog = Watchdog(notifier, interval_s=10.0, clock=clock)
+    watchdog = Watchdog(notifier, interval_s=10.0, clock=clock, describe=lambda: "ready: idle")
     watchdog.add_check("outbox", lambda: healthy["outbox"])
     assert not watchdog.tick().ping and notifier.sent == []  # before the first beat: silent
     watchdog.beat()
@@ -70,11 +70,13 @@ def test_pings_only_while_beats_are_fresh_and_checks_pass() -> None:
     assert watchdog.tick() == Verdict(False, "failing health checks: outbox")
     assert notifier.sent == [
         "WATCHDOG=1",
-        "STATUS=unhealthy: core loop silent for 5.1 s",
+        "STATUS=unhealthy: core loop silent for more than 5 s",
         "WATCHDOG=1",
+        "STATUS=ready: idle",
         "STATUS=unhealthy: failing health checks: outbox",
     ]
     assert watchdog.status()["pings"] == 2 and watchdog.status()["withheld"] == 4
+    assert watchdog.status()["reason"] == "failing health checks: outbox"
 
 
 def test_a_check_that_raises_counts_as_failing() -> None:

@@ -34,7 +34,7 @@ def emit(handler: logging.Handler, name: str, *args: Any, exc: bool = False) -> 
         except ValueError as error:
             record.exc_info = (type(error), error, error.__traceback__)
     for check in handler.filters:
-        assert check.filter(record) if isinstance(check, logging.Filter) else check(record)
+        assert isinstance(check, logging.Filter) and check.filter(record)
     handler.emit(record)
 
 

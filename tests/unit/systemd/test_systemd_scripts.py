@@ -80,3 +80,19 @@ def test_uninstall_dry_run_keeps_state_unless_purge() -> None:
     purged = "\n".join(dry_run("uninstall.sh", "--purge"))
     assert "kept" not in purged
     assert "systemctl daemon-reload" in kept and "systemctl daemon-reload" in purged
+
+
+def test_the_configuration_install_writes_is_valid() -> None:
+    from device.config import parse
+
+    out = dry_run("install.sh", "--device-id", "kiosk-07")
+    start = out.index("+ write /etc/faceterm/faceterm.toml (mode 0644):")
+    body = []
+    for line in out[start + 1:]:
+        if not line.startswith("|"):
+            break
+        body.append(line[4:])
+    config = parse("\n".join(body), "install.sh")
+    assert config.device.id == "kiosk-07"
+    assert config.identity.device_key == "/run/credentials/faceterm.service/device.key"
+    assert config.vision.models_dir == "/opt/faceterm/models"

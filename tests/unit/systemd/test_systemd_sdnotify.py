@@ -70,7 +70,12 @@ def test_auto_backend_prefers_systemd_python_under_os_environ(
 ) -> None:
     daemon = pytest.importorskip("systemd.daemon", reason="systemd-python is not installed")
     calls: list[str] = []
-    monkeypatch.setattr(daemon, "notify", lambda state: calls.append(state) or True)
+
+    def notify(state: str) -> bool:
+        calls.append(state)
+        return True
+
+    monkeypatch.setattr(daemon, "notify", notify)
     monkeypatch.setenv("NOTIFY_SOCKET", notify_socket.address)
     Notifier().ready()
     assert calls == ["READY=1"]

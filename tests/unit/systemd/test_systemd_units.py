@@ -105,6 +105,7 @@ def test_kiosk_shows_the_local_page_from_tmpfs() -> None:
     assert "--user-data-dir=/run/faceterm-kiosk/profile" in command
     assert unit["RuntimeDirectory"] == ["faceterm-kiosk"]
     assert "faceterm.service" in unit["After"][0] and unit["Wants"] == ["faceterm.service"]
+    assert unit["PartOf"] == ["faceterm.service"]
 
 
 JOURNALD_KEYS = {

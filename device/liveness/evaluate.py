@@ -1,0 +1,218 @@
+"""Attack evaluation of the liveness probe on SYNTHETIC sessions, in ISO/IEC 30107-3 terms.
+
+Each session runs the real face analyzer (detector + face mesh) on generated 320x240 frames and
+the real LivenessProbe, closed loop: the bona fide person reacts to the probe's own prompts.
+APCER per attack type = attacks accepted as live / attacks; BPCER = bona fide sessions not
+accepted as live / bona fide sessions (a per-attempt figure; the session may retry).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from device.camera.base import Frame
+from device.errors import ModelError
+from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
+from device.liveness.scenes import (
+    CutoutAttack, FaceSource, Person, PhotoAttack, Replay, ScreenAttack,
+)
+from device.liveness.settings import LivenessSettings
+from device.vision.align import align_face, five_points
+from device.vision.analyzer import FaceAnalyzer
+from device.vision.embed import Embedder
+from device.vision.settings import VisionSettings
+
+Image = npt.NDArray[np.uint8]
+KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
+FPS = 10.0
+MAX_SESSION_S = 25.0
+EMBED_EVERY = 6
+CAVEAT = (
+    "These numbers come from SYNTHETIC sessions (still images warped by their own face mesh, "
+    "simulated flash, screens and prints); captures from a real camera, real screens and real "
+    "prints are still needed before anyone trusts them."
+)
+
+
+class Scene(Protocol):
+    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
+
+
+def load_sources(analyzer: FaceAnalyzer, lfw_dir: Path | None, limit: int) -> list[FaceSource]:
+    """skimage's astronaut plus up to `limit` LFW faces, as 320x240 frames with their meshes."""
+    from skimage import data
+
+    stills = [("astronaut", cv2.resize(data.astronaut()[0:300, 60:460], (320, 240)))]
+    if lfw_dir is not None and lfw_dir.is_dir():
+        for path in sorted(lfw_dir.glob("*/*_0001.jpg"))[:limit]:
+            bgr = cv2.imread(str(path))
+            if bgr is not None:
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)[31:219]
+                stills.append((path.parent.name, cv2.resize(rgb, (320, 240))))
+    sources = []
+    for name, rgb in stills:
+        faces = analyzer.analyze(rgb)
+        if faces and faces[0].mesh is not None and abs(faces[0].pose.yaw_deg if faces[0].pose
+                                                       else 99) < 12:
+            mesh = faces[0].mesh.points
+            sources.append(FaceSource(name, np.ascontiguousarray(rgb), mesh))
+    return sources
+
+
+@dataclass
+class Runner:
+    analyzer: FaceAnalyzer
+    embedder: Embedder | None
+    settings: LivenessSettings
+
+    def run(self, scene: Scene, rng: np.random.Generator,
+            probe: LivenessProbe | None = None,
+            until_s: float = MAX_SESSION_S) -> tuple[LivenessVerdict, list[tuple[float, Image]]]:
+        """One closed-loop session; returns the verdict and the frames shown."""
+        probe = probe or LivenessProbe(self.settings, rng)
+        probe.begin(0.0)
+        frames: list[tuple[float, Image]] = []
+        step = 0
+        while step / FPS <= until_s:
+            now = step / FPS
+            rgb = scene.frame(probe.prompt(now), now)
+            frames.append((now, rgb))
+            faces = self.analyzer.analyze(rgb)
+            face = faces[0] if faces and faces[0].mesh is not None else None
+            embedding = None
+            if face is not None and self.embedder is not None and step % EMBED_EVERY == 0:
+                embedding = self.embedder.embed(align_face(rgb, five_points(face)))
+            probe.observe(Frame(rgb, step, now), face, embedding, now)
+            verdict = probe.verdict(now)
+            if verdict is not None:
+                return verdict, frames
+            step += 1
+        final = probe.verdict(1e9)
+        assert final is not None
+        return final, frames
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Sessions for one worker process: (kind, seed) pairs and what every session needs."""
+
+    sessions: tuple[tuple[str, int], ...]
+    models_dir: str
+    lfw_dir: str | None
+    max_sources: int
+    settings: dict[str, Any]
+
+
+def _scene(kind: str, source: FaceSource, rng: np.random.Generator) -> Scene:
+    if kind == "bona_fide":
+        return Person(source, rng)
+    if kind == "photo":
+        return PhotoAttack(source, rng, tremor=bool(rng.integers(2)))
+    if kind == "screen":
+        return ScreenAttack(source, rng)
+    return CutoutAttack(source, rng)
+
+
+def _replay(runner: Runner, source: FaceSource, rng: np.random.Generator) -> LivenessVerdict:
+    """Record a bona fide session, then inject it into a probe whose challenge differs."""
+    recorder = LivenessProbe(runner.settings, rng)
+    _, frames = runner.run(Person(source, rng), rng, probe=recorder)
+    seed = int(rng.integers(1 << 31))
+    while True:
+        trial = LivenessProbe(runner.settings, np.random.default_rng(seed))
+        trial.begin(0.0)
+        if trial.actions != recorder.actions:
+            break
+        seed += 1
+    probe = LivenessProbe(runner.settings, np.random.default_rng(seed))
+    replay = Replay(frames)
+    verdict, _ = runner.run(replay, rng, probe=probe, until_s=replay.duration_s)
+    return verdict
+
+
+def _load_runner(chunk: Chunk) -> tuple[Runner, list[FaceSource]]:
+    vision = VisionSettings(models_dir=chunk.models_dir, num_threads=1)
+    analyzer = FaceAnalyzer.load(vision)
+    try:
+        embedder: Embedder | None = Embedder.from_settings(vision)
+    except ModelError:
+        embedder = None
+    runner = Runner(analyzer, embedder, LivenessSettings.model_validate(chunk.settings))
+    lfw = Path(chunk.lfw_dir) if chunk.lfw_dir else None
+    return runner, load_sources(analyzer, lfw, chunk.max_sources)
+
+
+def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
+    """Run one chunk of sessions in this process (it loads its own models once)."""
+    runner, sources = _load_runner(chunk)
+    rows = []
+    for kind, seed in chunk.sessions:
+        rng = np.random.default_rng(seed)
+        source = sources[int(rng.integers(len(sources)))]
+        started = time.perf_counter()
+        if kind == "replay":
+            verdict = _replay(runner, source, rng)
+        else:
+            verdict, _ = runner.run(_scene(kind, source, rng), rng)
+        rows.append({
+            "kind": kind, "source": source.name, "outcome": verdict.outcome,
+            "reasons": list(verdict.reasons), "scores": verdict.scores,
+            "seconds": round(time.perf_counter() - started, 3),
+            "embeddings": runner.embedder is not None,
+        })
+    return rows
+
+
+def evaluate(sessions_per_kind: int, models_dir: str, lfw_dir: str | None,
+             settings: LivenessSettings, workers: int = 2, seed: int = 20261125,
+             max_sources: int = 60) -> dict[str, Any]:
+    """Run every kind `sessions_per_kind` times over `workers` processes; the JSON report."""
+    plan = [(kind, seed + 1000 * k + i) for k, kind in enumerate(KINDS)
+            for i in range(sessions_per_kind)]
+    dump = settings.model_dump()
+    chunks = [Chunk(tuple(plan[w::workers]), models_dir, lfw_dir, max_sources, dump)
+              for w in range(workers)]
+    started = time.perf_counter()
+    if workers == 1:
+        rows = run_chunk(chunks[0])
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = [row for part in pool.map(run_chunk, chunks) for row in part]
+    return report(rows, time.perf_counter() - started, settings)
+
+
+def report(rows: list[dict[str, Any]], seconds: float,
+           settings: LivenessSettings) -> dict[str, Any]:
+    """ISO/IEC 30107-3 style figures from per-session rows."""
+    by_kind: dict[str, list[dict[str, Any]]] = {k: [r for r in rows if r["kind"] == k]
+                                                for k in KINDS}
+    counts = {k: {"sessions": len(v), **Counter(r["outcome"] for r in v)}
+              for k, v in by_kind.items()}
+    apcer = {k: _rate(v, lambda r: r["outcome"] == "live")
+             for k, v in by_kind.items() if k != "bona_fide"}
+    reasons = {k: dict(Counter(c for r in v for c in r["reasons"])) for k, v in by_kind.items()}
+    return {
+        "standard": "ISO/IEC 30107-3 terms (APCER per attack type, BPCER), per attempt",
+        "caveat": CAVEAT,
+        "apcer": apcer,
+        "bpcer": _rate(by_kind["bona_fide"], lambda r: r["outcome"] != "live"),
+        "counts": counts,
+        "reasons": reasons,
+        "embedding_continuity": bool(rows and rows[0]["embeddings"]),
+        "screen_flash": settings.screen_flash,
+        "runtime_s": round(seconds, 1),
+        "sessions": rows,
+    }
+
+
+def _rate(rows: list[dict[str, Any]], hit: Any) -> float | None:
+    return round(sum(1 for r in rows if hit(r)) / len(rows), 4) if rows else None

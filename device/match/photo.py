@@ -1,0 +1,77 @@
+"""The ID card's own photo as a reference, used only when a vendor WLT decoder is configured
+(`[cardreader] wlt_decoder_path`) and no enrolled template exists. Without a decoder, a person
+with no template gets the "no_reference" decision instead.
+
+The card photo is 102x126 pixels, small and old; an enrolled template from the service window
+is preferred whenever there is one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from device.match.templates import Reference
+from device.redact import mask_id
+from device.vision.align import align_face, five_points
+from device.vision.types import FaceObservation
+
+log = logging.getLogger(__name__)
+Image = npt.NDArray[np.uint8]
+
+
+class Decoder(Protocol):
+    def decode(self, wlt: bytes) -> Any: ...  # device.cardreader.wlt.PhotoResult
+
+
+class Analyzer(Protocol):
+    def analyze(
+        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
+    ) -> list[FaceObservation]: ...
+
+
+class Embedder(Protocol):
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, aligned_rgb_112: Image) -> npt.NDArray[np.float32]: ...
+
+
+def decode_bmp(bmp: bytes) -> Image | None:
+    """An RGB image from BMP bytes, or None."""
+    if not bmp:
+        return None
+    decoded = cv2.imdecode(np.frombuffer(bmp, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
+        return None
+    return np.asarray(cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+
+
+def card_photo_reference(
+    decoder: Decoder, analyzer: Analyzer, embedder: Embedder, subject: Callable[[str], str]
+) -> Callable[[Any], Reference | None]:
+    """A function from a card to its photo's embedding as a Reference (None if unusable)."""
+
+    def reference(card: Any) -> Reference | None:
+        result = decoder.decode(bytes(getattr(card, "photo_wlt", b"")))
+        rgb = decode_bmp(result.bmp) if getattr(result, "ok", False) else None
+        if rgb is None:
+            log.info(
+                "card photo of %s not usable: %s",
+                mask_id(card.id_number),
+                getattr(result, "reason", "not decodable"),
+            )
+            return None
+        faces = analyzer.analyze(rgb, max_faces=2)
+        if len(faces) != 1:
+            log.info("card photo of %s shows %d faces", mask_id(card.id_number), len(faces))
+            return None
+        vector = embedder.embed(align_face(rgb, five_points(faces[0])))
+        return Reference(subject(card.id_number), embedder.model_id, vector, "card_photo", 1)
+
+    return reference

@@ -1,0 +1,113 @@
+"""Wiring of the session from the configuration, and its adapter to the daemon's core loop.
+
+`build_runner(config, on_view, on_record)` opens the models (sha256-verified), the templates
+store and the liveness probe; `CoreHandler(runner)` implements device.core.Handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from device.cardreader.wlt import WltDecoder
+from device.config import Config
+from device.events import FrameArrived, WorkerInput
+from device.liveness.antispoof import AntispoofModel
+from device.liveness.api import LivenessProbe
+from device.match.keys import load_secrets
+from device.match.matcher import Matcher, resolve_threshold
+from device.match.photo import card_photo_reference
+from device.match.templates import TemplateStore
+from device.session.machine import Rules
+from device.session.runner import RecordSink, SessionRunner, ViewSink
+from device.vision.analyzer import FaceAnalyzer, resolve_models_dir
+from device.vision.embed import Embedder
+from device.vision.models import Manifest
+
+log = logging.getLogger(__name__)
+
+
+def open_templates(config: Config, environ: Mapping[str, str] | None = None) -> TemplateStore:
+    """The templates store of [session], its key and salt from the credential store."""
+    state_dir = Path(config.device.state_dir)
+    s = config.session
+    secrets = load_secrets(state_dir, s.templates_key, s.templates_salt, environ or os.environ)
+    store = TemplateStore(config.state_path(s.templates_db), secrets)
+    store.open()
+    return store
+
+
+def build_matcher(config: Config, embedder: Embedder) -> Matcher:
+    threshold = resolve_threshold(config.session.match_threshold, embedder.threshold)
+    return Matcher(threshold, config.session.best_frames, config.session.fusion)
+
+
+def build_probe(config: Config, manifest: Manifest) -> LivenessProbe | None:
+    if not config.liveness.enabled:
+        return None
+    antispoof = None
+    if config.liveness.antispoof_model:
+        antispoof = AntispoofModel.from_manifest(manifest, config.vision.num_threads)
+    return LivenessProbe(config.liveness, np.random.default_rng(), antispoof)
+
+
+def build_runner(
+    config: Config,
+    on_view: ViewSink,
+    on_record: RecordSink,
+    base_dir: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SessionRunner:
+    """A runner with every part opened from the configuration (models verified first)."""
+    analyzer = FaceAnalyzer.load(config.vision, base_dir)
+    embedder = Embedder.from_settings(config.vision, base_dir)
+    store = open_templates(config, environ)
+    photo = None
+    if config.cardreader.wlt_decoder_path:
+        decoder = WltDecoder(config.cardreader.wlt_decoder_path)
+        photo = card_photo_reference(decoder, analyzer, embedder, store.subject)
+    probe = build_probe(config, Manifest.load(resolve_models_dir(config.vision, base_dir)))
+    return SessionRunner(
+        rules=Rules.from_settings(config.session, probe is not None),
+        quality=config.session.quality,
+        analyzer=analyzer,
+        embedder=embedder,
+        matcher=build_matcher(config, embedder),
+        references=store,
+        on_view=on_view,
+        on_record=on_record,
+        device_id=config.device.id,
+        liveness=probe,
+        photo_reference=photo,
+        best_frames=config.session.best_frames,
+    )
+
+
+class CoreHandler:
+    """device.core.Handler over a SessionRunner (the core loop passes events, not frames)."""
+
+    def __init__(self, runner: SessionRunner) -> None:
+        self.runner = runner
+
+    def on_card(self, card: Any, now_s: float) -> None:
+        self.runner.on_card(card, now_s)
+
+    def on_card_removed(self, now_s: float) -> None:
+        self.runner.on_card_removed(now_s)
+
+    def on_frame(self, event: FrameArrived, now_s: float) -> None:
+        self.runner.on_frame(event.frame, now_s)
+
+    def on_worker_input(self, event: WorkerInput, now_s: float) -> None:
+        self.runner.on_worker_input(event.id_number, event.consent, now_s)
+
+    def on_tick(self, now_s: float) -> None:
+        self.runner.on_tick(now_s)
+
+    def state(self) -> str:
+        return self.runner.state()
