@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import zipfile
@@ -162,11 +163,11 @@ def main() -> int:
     options = int8_options(manifest.directory, crops, args.runs)
     print(markdown(rows + baseline))
     print("\nint8 interpreter options (ai-edge-litert):\n" + markdown(options))
-    print(f"\npeak RSS: {rss}")
+    print(f"\npeak RSS: {rss}; load average {os.getloadavg()} on {os.cpu_count()} CPUs")
     report = {"machine": platform.machine(), "python": platform.python_version(),
               "interpreter": interpreter_factory()[0], "opencv": cv2.__version__,
               "models": rows, "opencv_dnn": baseline, "int8_options": options,
-              "rss": rss}  # fmt: skip
+              "rss": rss, "load_average": os.getloadavg()}  # fmt: skip
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"written {args.out}")

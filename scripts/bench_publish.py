@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -39,6 +40,15 @@ def _wait(receiver: Receiver, publisher: Publisher, stored: int, timeout_s: floa
     if not receiver.wait_until(stored, timeout_s) or not publisher.wait_drained(timeout_s):
         raise SystemExit(f"timed out: {receiver.status()} {publisher.status()}")
     return time.perf_counter() - start
+
+
+def _crypto_rate(publisher: Publisher, count: int = 2000) -> float:
+    signer = publisher._signer  # the same keys the run used
+    assert signer is not None
+    start = time.perf_counter()
+    for seq in range(count):
+        signer.make(RECORD, PERSONAL, seq + 1)
+    return count / (time.perf_counter() - start)
 
 
 def bench(root: Path, live: int, drain: int) -> list[tuple[str, str]]:
@@ -72,6 +82,8 @@ def bench(root: Path, live: int, drain: int) -> list[tuple[str, str]]:
         rows.append((f"drain {drain} queued results after reconnect, s", f"{drain_s:.1f}"))
         rows.append(("drain rate, results/s", f"{drain / drain_s:,.0f}"))
         rows.append(("receiver counters", str(dict(receiver.counters))))
+        rows.append(("seal+sign only (no storage), results/s", f"{_crypto_rate(publisher):,.0f}"))
+        rows.append(("load average (1 min), 2-core machine", f"{os.getloadavg()[0]:.1f}"))
         publisher.stop()
         receiver.stop()
     return rows

@@ -4,6 +4,7 @@ scripts/build_models.py in the run-time venv)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def verify_variants(
         want_mean, want_min = MIN_COSINE[variant]
         if mean < want_mean or low < want_min:
             raise ModelError(f"{variant}: cosine to float reference mean {mean:.4f} min {low:.4f}")
-        latency = {}
+        # The load average says how contended the CPU was while timing (2 shared cores here).
+        latency: dict[str, Any] = {"load_average_1m": round(os.getloadavg()[0], 2)}
         for threads in (1, 2):
             timed = Embedder(TFLiteModel.open(path, threads))
             latency[f"threads_{threads}"] = measure(timed.embed, list(crops[:20]), 40).as_dict()

@@ -41,7 +41,12 @@ class Prompt:
 
 @dataclass(frozen=True, slots=True)
 class LivenessVerdict:
-    """`outcome` live | spoof | inconclusive; `reasons` codes; `scores` named numbers."""
+    """`outcome` live | spoof | inconclusive; `reasons` codes; `scores` named numbers. The 0..1
+    scores where higher means more live: `challenge_done` (fraction of actions seen), `passive`
+    (1 - the strongest passive cue over its threshold), `flash_correlation`, `antispoof` (only
+    with a model); `liveness` is the weakest of them. Diagnostics: `passive_attack`,
+    `moire_ratio`, `frame_sides`, `glare_fraction`, `min_cosine`, `flash_gain`, `stepN_action`
+    (peak level of each action, 1.0 = threshold), `frames`."""
 
     outcome: str
     reasons: tuple[str, ...]
@@ -102,8 +107,9 @@ class LivenessProbe:
         total = len(self.actions)
         if not self._steps_started:
             code = "liveness_look_at_screen" if self.colours else "liveness_hold_still"
-            return Prompt(code, max(0.0, self._phase_end_s - now_s), self.flash_colour(now_s),
-                          0, total)
+            return Prompt(
+                code, max(0.0, self._phase_end_s - now_s), self.flash_colour(now_s), 0, total
+            )
         action = self._tracker.current_action()
         if action is None:
             return None
@@ -112,7 +118,10 @@ class LivenessProbe:
         return Prompt(code, countdown, None, self._tracker.state.index + 1, total)
 
     def observe(
-        self, frame: Frame, face: FaceObservation | None, embedding: Embedding | None,
+        self,
+        frame: Frame,
+        face: FaceObservation | None,
+        embedding: Embedding | None,
         now_s: float,
     ) -> None:
         """Feed one analysed frame: the tracked face (None if no face) and, now and then, its
@@ -191,12 +200,15 @@ class LivenessProbe:
     def _build(self, status: str, reason: str | None, final: bool) -> LivenessVerdict:
         s = self.settings
         flash = self._flash.result(s.flash_max_lag_frames) if self.colours else None
-        passive = summarise(self._passive, s.moire_peak_ratio, s.frame_min_sides,
-                            s.glare_max_fraction)
+        passive = summarise(
+            self._passive, s.moire_peak_ratio, s.frame_min_sides, s.glare_max_fraction
+        )
         model = float(np.mean(self._antispoof)) if self._antispoof else None
         evidence = policy.Evidence(status, reason, self._continuity, flash, passive, model)
         thresholds = policy.Thresholds(
-            s.flash_min_correlation, s.flash_min_gain, MIN_SAMPLES,
+            s.flash_min_correlation,
+            s.flash_min_gain,
+            MIN_SAMPLES,
             self.antispoof.threshold if self.antispoof is not None else 0.5,
         )
         outcome, reasons = policy.decide(evidence, thresholds)
@@ -205,22 +217,26 @@ class LivenessProbe:
         return LivenessVerdict(outcome, reasons, self._scores(evidence))
 
     def _scores(self, evidence: policy.Evidence) -> dict[str, float]:
-        done = sum(1 for p in self._tracker.levels_peak if p >= 1.0)
+        done = min(self._tracker.state.index, len(self.actions))
         scores = {
             "challenge_done": done / max(1, len(self.actions)),
-            "passive": round(evidence.passive.score, 4),
+            "passive": round(1.0 - evidence.passive.score, 4),
+            "passive_attack": round(evidence.passive.score, 4),
             "moire_ratio": round(evidence.passive.moire_ratio, 3),
             "frame_sides": evidence.passive.frame_sides,
             "glare_fraction": round(evidence.passive.glare_fraction, 4),
             "min_cosine": round(self._min_cosine, 4),
             "frames": float(self._frames),
         }
-        for index, (action, peak) in enumerate(zip(self.actions, self._tracker.levels_peak,
-                                                   strict=True)):
+        for index, (action, peak) in enumerate(
+            zip(self.actions, self._tracker.levels_peak, strict=True)
+        ):
             scores[f"step{index + 1}_{action}"] = round(peak, 3)
         if evidence.flash is not None:
             scores["flash_correlation"] = round(evidence.flash.correlation, 4)
             scores["flash_gain"] = round(evidence.flash.gain, 4)
         if evidence.antispoof_score is not None:
             scores["antispoof"] = round(evidence.antispoof_score, 4)
+        live_keys = ("challenge_done", "passive", "flash_correlation", "antispoof")
+        scores["liveness"] = max(0.0, min(scores[k] for k in live_keys if k in scores))
         return scores

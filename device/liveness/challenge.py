@@ -126,8 +126,9 @@ class ChallengeTracker:
         if action is None or self.baseline is None:
             return self.state
         if now_s > self.deadline_s():
-            self.state = StepState("timeout", self.state.index, self.state.window_start_s,
-                                   "challenge_timeout")
+            self.state = StepState(
+                "timeout", self.state.index, self.state.window_start_s, "challenge_timeout"
+            )
             return self.state
         if m is not None:
             self._step(action, action_levels(m, self.baseline, self.settings), now_s)
@@ -137,8 +138,11 @@ class ChallengeTracker:
         index = self.state.index
         self.levels_peak[index] = max(self.levels_peak[index], levels[action])
         if not self._peaked:
-            wrong = [a for a in DELIBERATE if a != action and _conflicts(a, action)
-                     and levels[a] >= self.settings.wrong_action_factor]
+            wrong = [
+                a
+                for a in DELIBERATE
+                if a != action and levels[a] >= self.settings.wrong_action_factor
+            ]
             if wrong:
                 self._fail("challenge_wrong_action")
             elif levels[action] >= 1.0:
@@ -155,13 +159,3 @@ class ChallengeTracker:
 
     def _fail(self, reason: str) -> None:
         self.state = StepState("failed", self.state.index, self.state.window_start_s, reason)
-
-
-def _conflicts(other: str, asked: str) -> bool:
-    """Whether doing `other` while `asked` is requested betrays a different script. A nod can
-    accompany a turn (and the reverse) in pose estimates, so only clear opposites count."""
-    if asked in ("turn_left", "turn_right"):
-        return other in ("turn_left", "turn_right", "open_mouth")
-    if asked == "nod":
-        return other in ("turn_left", "turn_right", "open_mouth")
-    return True

@@ -3,8 +3,9 @@
 The kiosk screen shows a random sequence of colours. Skin a few decimetres from the screen
 reflects them diffusely, far more than the room behind the person, so the face's colour minus the
 colour of a ring around it follows the emitted colours. The comparison is a log ratio, so an even
-reflection (a photo: face and surround on the same sheet) cancels whatever the albedo. A screen held up to the camera emits its own
-light (the face does not follow), and a photo reflects the flash evenly over face and surround.
+reflection (a photo: face and surround on the same sheet) cancels whatever the albedo. A screen
+held up to the camera emits its own light (the face does not follow), and a photo reflects the
+flash evenly over face and surround.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from device.vision.types import Box
 Image = npt.NDArray[np.uint8]
 RGB = tuple[int, int, int]
 PALETTE: tuple[RGB, ...] = (
-    (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255), (255, 0, 255),
-    (255, 255, 255), (40, 40, 40),
+    (255, 0, 0),
+    (0, 255, 0),
+    (0, 0, 255),
+    (255, 255, 0),
+    (0, 255, 255),
+    (255, 0, 255),
+    (255, 255, 255),
+    (40, 40, 40),
 )
 MIN_SAMPLES = 6
 

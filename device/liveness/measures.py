@@ -76,19 +76,22 @@ def eye_contrast(rgb: Image, points: Points, iris: Points | None) -> float:
 
 def _poly_mask(shape: tuple[int, ...], poly: Points) -> npt.NDArray[np.uint8]:
     mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(poly).astype(np.int32)), 255)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(poly).astype(np.int32)), (255,))
     return mask
 
 
-def _eye_darkness(
-    grey: npt.NDArray[np.float32], poly: Points, iris: Points | None
-) -> float | None:
+def _eye_darkness(grey: npt.NDArray[np.float32], poly: Points, iris: Points | None) -> float | None:
     if iris is not None:
         centre = iris[0]
         radius = float(np.mean(np.linalg.norm(iris[1:] - centre, axis=1)))
         mask = np.zeros(grey.shape[:2], np.uint8)
-        cv2.circle(mask, (int(round(centre[0])), int(round(centre[1]))),
-                   max(1, int(round(radius * 0.8))), 255, -1)
+        cv2.circle(
+            mask,
+            (round(float(centre[0])), round(float(centre[1]))),
+            max(1, round(radius * 0.8)),
+            (255,),
+            -1,
+        )
         return _mean_in_mask(grey, mask)
     values = grey[_poly_mask(grey.shape, poly) > 0]
     if values.size == 0:
@@ -101,8 +104,9 @@ def face_box(face: FaceObservation) -> Box:
     if face.mesh is None:
         return face.detection.box
     xy = face.mesh.points[:, :2]
-    return Box(float(xy[:, 0].min()), float(xy[:, 1].min()),
-               float(xy[:, 0].max()), float(xy[:, 1].max()))
+    return Box(
+        float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
+    )
 
 
 def box_iou(a: Box, b: Box) -> float:

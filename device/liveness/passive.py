@@ -59,11 +59,11 @@ def moire_ratio(grey: npt.NDArray[np.uint8]) -> float:
 
 def frame_sides(grey: npt.NDArray[np.uint8], box: Box) -> int:
     """How many sides of the face (0-4) have a long straight edge beyond the face box."""
-    height, width = grey.shape[:2]
     edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 60, 150)
     size = max(box.width, box.height)
-    lines = cv2.HoughLinesP(edges, 1, np.pi / 180, threshold=40,
-                            minLineLength=int(0.9 * size), maxLineGap=4)
+    lines = cv2.HoughLinesP(
+        edges, 1, np.pi / 180, threshold=40, minLineLength=int(0.9 * size), maxLineGap=4
+    )
     if lines is None:
         return 0
     sides: set[str] = set()
@@ -100,12 +100,17 @@ def glare_fraction(face_rgb: Image) -> float:
     return float((face_rgb.min(axis=2) >= 245).mean())
 
 
+def _convert(rgb: Image, code: int) -> npt.NDArray[np.uint8]:
+    return np.asarray(cv2.cvtColor(rgb, code), dtype=np.uint8)
+
+
 def cues(rgb: Image, box: Box) -> PassiveCues:
     """All passive cues of one frame for the face in `box`."""
     face = _crop(rgb, box, 0.8)
-    grey_face = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.size else np.zeros((0, 0), np.uint8)
-    hsv = cv2.cvtColor(face, cv2.COLOR_RGB2HSV) if face.size else np.zeros((0, 0, 3), np.uint8)
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    empty = not face.size
+    grey_face = np.zeros((0, 0), np.uint8) if empty else _convert(face, cv2.COLOR_RGB2GRAY)
+    hsv = np.zeros((0, 0, 3), np.uint8) if empty else _convert(face, cv2.COLOR_RGB2HSV)
+    grey = _convert(rgb, cv2.COLOR_RGB2GRAY)
     sharp = float(cv2.Laplacian(grey_face, cv2.CV_64F).var()) if grey_face.size else 0.0
     return PassiveCues(
         moire_ratio=moire_ratio(grey_face),

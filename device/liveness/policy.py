@@ -56,9 +56,9 @@ def _attack_reasons(evidence: Evidence, t: Thresholds) -> list[str]:
     if evidence.continuity in SPOOF_CONTINUITY:
         reasons.append(evidence.continuity)
     flash = evidence.flash
-    if flash is not None and flash.samples >= t.flash_min_samples:
-        if not flash.passed(t.flash_min_correlation, t.flash_min_gain):
-            reasons.append("flash_not_reflected")
+    enough = flash is not None and flash.samples >= t.flash_min_samples
+    if enough and flash is not None and not flash.passed(t.flash_min_correlation, t.flash_min_gain):
+        reasons.append("flash_not_reflected")
     reasons.extend(evidence.passive.reasons)
     if evidence.antispoof_score is not None and evidence.antispoof_score < t.antispoof_threshold:
         reasons.append("antispoof_model")

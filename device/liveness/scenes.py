@@ -8,21 +8,28 @@ are still needed before anyone trusts numbers measured on it.
 from __future__ import annotations
 
 import math
+
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from device.liveness.api import Prompt
 from device.liveness.synth import (
-    EYE_RINGS, Pose, Warper, camera_noise, face_mask, reflect_flash, render_pose,
+    EYE_RINGS,
+    Pose,
+    Warper,
+    camera_noise,
+    face_mask,
+    reflect_flash,
+    render_pose,
 )
 from device.vision.types import Points
 
 Image = npt.NDArray[np.uint8]
 ACTION_POSES = {
-    "liveness_turn_left": Pose(yaw_deg=24.0),
-    "liveness_turn_right": Pose(yaw_deg=-24.0),
-    "liveness_nod": Pose(pitch_deg=-18.0),
+    "liveness_turn_left": Pose(yaw_deg=30.0),
+    "liveness_turn_right": Pose(yaw_deg=-30.0),
+    "liveness_nod": Pose(pitch_deg=-20.0),
     "liveness_open_mouth": Pose(mouth_open=1.0),
     "liveness_blink": Pose(eyes_closed=1.0),
 }
@@ -49,8 +56,9 @@ class Person:
     """A bona fide person: reacts to each action prompt after a human latency, with small head
     sway, skin that reflects the screen flash and camera noise."""
 
-    def __init__(self, source: FaceSource, rng: np.random.Generator,
-                 only: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self, source: FaceSource, rng: np.random.Generator, only: tuple[str, ...] | None = None
+    ) -> None:
         self.source = source
         self.rng = rng
         self.only = only
@@ -121,8 +129,12 @@ def _held(rng: np.random.Generator, scale: float, size: tuple[int, int]) -> npt.
 
 def _tremor(rng: np.random.Generator, matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     angle = math.radians(float(rng.normal(0, 0.8)))
-    jitter = np.array([[math.cos(angle), -math.sin(angle), rng.normal(0, 1.5)],
-                       [math.sin(angle), math.cos(angle), rng.normal(0, 1.5)]])
+    jitter = np.array(
+        [
+            [math.cos(angle), -math.sin(angle), rng.normal(0, 1.5)],
+            [math.sin(angle), math.cos(angle), rng.normal(0, 1.5)],
+        ]
+    )
     return np.asarray(np.vstack([jitter, [0, 0, 1]]) @ np.vstack([matrix, [0, 0, 1]]))[:2]
 
 
@@ -133,7 +145,7 @@ class PhotoAttack:
         self.rng = rng
         self.tremor = tremor
         self.photo = source.rgb
-        self.background = room(rng, source.rgb.shape[:2])
+        self.background = room(rng, (source.rgb.shape[0], source.rgb.shape[1]))
         self.matrix = _held(rng, float(rng.uniform(0.8, 1.0)), (320, 240))
         self.gain = float(rng.uniform(0.15, 0.35))
 
@@ -141,8 +153,9 @@ class PhotoAttack:
         matrix = _tremor(self.rng, self.matrix) if self.tremor else self.matrix
         rgb = place(self.photo, self.background, matrix)
         if prompt is not None and prompt.flash_rgb is not None:
-            rgb = reflect_flash(rgb, np.ones(rgb.shape[:2], np.float32), prompt.flash_rgb,
-                                self.gain, self.gain)
+            rgb = reflect_flash(
+                rgb, np.ones(rgb.shape[:2], np.float32), prompt.flash_rgb, self.gain, self.gain
+            )
         return camera_noise(rgb, self.rng, 2.5)
 
 
@@ -172,8 +185,9 @@ class ScreenAttack:
     def frame(self, prompt: Prompt | None, now_s: float) -> Image:
         rgb = place(self.device, self.background, _tremor(self.rng, self.matrix))
         if prompt is not None and prompt.flash_rgb is not None:
-            rgb = reflect_flash(rgb, np.zeros(rgb.shape[:2], np.float32), prompt.flash_rgb,
-                                0.0, 0.02)
+            rgb = reflect_flash(
+                rgb, np.zeros(rgb.shape[:2], np.float32), prompt.flash_rgb, 0.0, 0.02
+            )
         return camera_noise(rgb, self.rng, 2.5)
 
 
@@ -189,7 +203,7 @@ class CutoutAttack:
         paper = (0.8 * source.rgb + 0.2 * grey) * texture
         self.paper = np.asarray(np.clip(paper, 0, 255), dtype=np.uint8)
         self.holes = _eye_holes(source)
-        self.background = room(rng, source.rgb.shape[:2])
+        self.background = room(rng, (source.rgb.shape[0], source.rgb.shape[1]))
         self.matrix = _held(rng, float(rng.uniform(0.7, 0.85)), (320, 240))
         self.gain = float(rng.uniform(0.15, 0.35))
 
@@ -200,8 +214,9 @@ class CutoutAttack:
         matrix = _tremor(self.rng, self.matrix)
         rgb = place(sheet, self.background, matrix)
         if prompt is not None and prompt.flash_rgb is not None:
-            rgb = reflect_flash(rgb, np.ones(rgb.shape[:2], np.float32), prompt.flash_rgb,
-                                self.gain, self.gain)
+            rgb = reflect_flash(
+                rgb, np.ones(rgb.shape[:2], np.float32), prompt.flash_rgb, self.gain, self.gain
+            )
         return camera_noise(rgb, self.rng, 2.5)
 
 
@@ -209,7 +224,7 @@ def _eye_holes(source: FaceSource) -> npt.NDArray[np.float32]:
     mask = np.zeros(source.rgb.shape[:2], np.uint8)
     for ring in EYE_RINGS:
         hull = cv2.convexHull(np.round(source.mesh[list(ring), :2]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 255)
+        cv2.fillConvexPoly(mask, hull, (255,))
     return np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), dtype=np.float32) / 255.0
 
 

@@ -52,6 +52,6 @@ class LivenessSettings(Section):
     def _check_counts(self) -> LivenessSettings:
         if self.actions_min > self.actions_max:
             raise ValueError("actions_min must not exceed actions_max")
-        if self.actions_max > len(set(self.actions)) + 2:
-            raise ValueError("actions_max too large for the allowed actions")
+        if len(set(self.actions)) < 2:
+            raise ValueError("actions needs at least two different actions")
         return self

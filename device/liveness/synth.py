@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.spatial import Delaunay
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+from scipy.spatial import Delaunay  # type: ignore[import-untyped]
 
 from device.vision.types import Points
 
@@ -32,10 +32,75 @@ INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER_LIP = (95, 88, 178, 87, 14, 317, 402, 318, 324)
 # Points that move down with the jaw when the mouth opens: lower lip, chin and jaw line.
 JAW_POINTS = (
-    14, 87, 178, 88, 95, 317, 402, 318, 324, 17, 84, 181, 91, 146, 314, 405, 321, 375,
-    15, 16, 85, 86, 179, 180, 90, 89, 96, 77, 316, 315, 404, 403, 320, 319, 325, 307,
-    18, 83, 182, 313, 406, 200, 199, 175, 152, 148, 176, 149, 150, 377, 400, 378, 379, 201,
-    208, 421, 428, 171, 396, 140, 369, 32, 262, 194, 418, 211, 431, 170, 395,
+    14,
+    87,
+    178,
+    88,
+    95,
+    317,
+    402,
+    318,
+    324,
+    17,
+    84,
+    181,
+    91,
+    146,
+    314,
+    405,
+    321,
+    375,
+    15,
+    16,
+    85,
+    86,
+    179,
+    180,
+    90,
+    89,
+    96,
+    77,
+    316,
+    315,
+    404,
+    403,
+    320,
+    319,
+    325,
+    307,
+    18,
+    83,
+    182,
+    313,
+    406,
+    200,
+    199,
+    175,
+    152,
+    148,
+    176,
+    149,
+    150,
+    377,
+    400,
+    378,
+    379,
+    201,
+    208,
+    421,
+    428,
+    171,
+    396,
+    140,
+    369,
+    32,
+    262,
+    194,
+    418,
+    211,
+    431,
+    170,
+    395,
 )
 GRID_STEP_PX = 4
 
@@ -64,7 +129,7 @@ def rotate_mesh(points: Points, yaw_deg: float, pitch_deg: float) -> Points:
         [[1, 0, 0], [0, math.cos(pitch), math.sin(pitch)], [0, -math.sin(pitch), math.cos(pitch)]]
     )
     moved = (xyz - centre) @ (rot_x @ rot_y).T + centre
-    return moved.astype(np.float32)
+    return np.asarray(moved, dtype=np.float32)
 
 
 def close_eyes(points: Points, amount: float) -> Points:
@@ -79,10 +144,10 @@ def close_eyes(points: Points, amount: float) -> Points:
 
 
 def open_mouth(points: Points, amount: float) -> Points:
-    """Lower lip and jaw moved down by up to 0.3 of the mouth width."""
+    """Lower lip and jaw moved down by up to 0.4 of the mouth width."""
     out = points.copy()
     width = float(np.linalg.norm(points[61, :2] - points[291, :2]))
-    out[list(JAW_POINTS), 1] += amount * 0.3 * width
+    out[list(JAW_POINTS), 1] += amount * 0.4 * width
     return out
 
 
@@ -119,10 +184,12 @@ class Warper:
         fields = [cv2.resize(coarse[:, i].reshape(self.grid_shape), self.size) for i in range(2)]
         map_x, map_y = self.base_x - fields[0], self.base_y - fields[1]
         for _ in range(2):  # fixed-point refinement: the shift is read where the pixel came from
-            shift_x = cv2.remap(fields[0], map_x, map_y, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
-            shift_y = cv2.remap(fields[1], map_x, map_y, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)
+            shift_x = cv2.remap(
+                fields[0], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            shift_y = cv2.remap(
+                fields[1], map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
             map_x, map_y = self.base_x - shift_x, self.base_y - shift_y
         out = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         return np.asarray(out, dtype=np.uint8)
@@ -161,10 +228,9 @@ def shade_eyes(image: Image, points: Points, amount: float) -> Image:
         skin = _mean_in(image, poly - np.array([0.0, 1.5 * height], dtype=np.float32))
         mask = np.zeros(image.shape[:2], np.uint8)
         hull = cv2.convexHull(np.round(poly).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, 255)
-        mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-        mask = cv2.GaussianBlur(mask, (5, 5), 0)
-        alpha = (mask.astype(np.float32) / 255.0 * alpha_max)[..., None]
+        cv2.fillConvexPoly(mask, hull, (255,))
+        soft = cv2.GaussianBlur(cv2.dilate(mask, np.ones((3, 3), np.uint8)), (5, 5), 0)
+        alpha = (np.asarray(soft, dtype=np.float32) / 255.0 * alpha_max)[..., None]
         out = (out * (1 - alpha) + skin * 0.85 * alpha).astype(np.uint8)
         lash = np.round(points[list(lower), :2]).astype(np.int32)
         shade = tuple(int(v) for v in skin * (1.0 - 0.6 * alpha_max))
@@ -178,7 +244,7 @@ def shade_mouth(image: Image, points: Points, amount: float) -> Image:
         return image
     poly = np.vstack([points[list(INNER_UPPER_LIP), :2], points[list(INNER_LOWER_LIP), :2]])
     mask = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(poly).astype(np.int32)), 255)
+    cv2.fillConvexPoly(mask, cv2.convexHull(np.round(poly).astype(np.int32)), (255,))
     alpha = (cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0 * 0.85)[..., None]
     dark = np.array([45.0, 20.0, 20.0], dtype=np.float32)
     return (image * (1 - alpha) + dark * alpha).astype(np.uint8)
@@ -186,7 +252,7 @@ def shade_mouth(image: Image, points: Points, amount: float) -> Image:
 
 def _mean_in(image: Image, poly: Points) -> npt.NDArray[np.float32]:
     mask = np.zeros(image.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 255)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], (255,))
     if not mask.any():
         return np.asarray(image.reshape(-1, 3).mean(axis=0), dtype=np.float32)
     return np.asarray(image[mask > 0].mean(axis=0), dtype=np.float32)
@@ -205,12 +271,15 @@ def face_mask(shape: tuple[int, ...], points: Points) -> FloatImage:
     """A soft 0..1 mask of the face (convex hull of the mesh)."""
     mask = np.zeros(shape[:2], np.uint8)
     hull = cv2.convexHull(np.round(points[:, :2]).astype(np.int32))
-    cv2.fillConvexPoly(mask, hull, 255)
+    cv2.fillConvexPoly(mask, hull, (255,))
     return np.asarray(cv2.GaussianBlur(mask, (9, 9), 0), dtype=np.float32) / 255.0
 
 
 def reflect_flash(
-    frame: Image, mask: FloatImage, flash_rgb: tuple[int, int, int], face_gain: float,
+    frame: Image,
+    mask: FloatImage,
+    flash_rgb: tuple[int, int, int],
+    face_gain: float,
     background_gain: float,
 ) -> Image:
     """Diffuse reflection of the screen colour: pixel * (1 + gain * colour/255), the face (near

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from device.match.enrol import average, read_rgb
 from device.match.matcher import cosine, resolve_threshold
+from device.session.settings import SessionSettings
 from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
@@ -63,7 +64,7 @@ def embed_image(analyzer: FaceAnalyzer, embedder: Embedder, path: Path) -> Vecto
     return embedder.embed(align_face(rgb, five_points(face)))
 
 
-def rates(scores: list[tuple[float, bool]], threshold: float) -> dict[str, float]:
+def rates(scores: list[tuple[float, bool]], threshold: float) -> dict[str, object]:
     genuine = [s for s, same in scores if same]
     impostor = [s for s, same in scores if not same]
     return {
@@ -101,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = VisionSettings(embed_variant=args.variant)
     analyzer = FaceAnalyzer.load(settings)
     embedder = Embedder.from_settings(settings)
-    threshold = resolve_threshold(args.threshold, embedder.threshold)
+    margin = SessionSettings().match_margin
+    threshold = resolve_threshold(args.threshold, embedder.threshold, margin)
     pairs = read_pairs(args.lfw)
     started = time.monotonic()
     cache: dict[str, Vector | None] = {}
@@ -114,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         for (a, b, same) in pairs
         for va, vb in [(cache[a], cache[b])]
     ]
-    sweep = [threshold + d for d in (0.0, 0.005, 0.01, 0.02)]
+    base = embedder.threshold if embedder.threshold is not None else threshold
+    sweep = [base + d for d in (0.0, 0.005, 0.01, 0.02)]
     report = {
         "model": embedder.model_id,
         "images": len(cache),

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
+from cryptography.x509.oid import NameOID
 from joserfc.jwk import OKPKey
 
 from device.errors import PublishError
@@ -88,6 +90,17 @@ def load_signing_key(configured: Path) -> OKPKey:
     if key.as_dict(private=False).get("crv") != "Ed25519" or not key.is_private:
         raise PublishError(f"{configured}: device signing key must be a private Ed25519 key")
     return key
+
+
+def check_certificate(path: Path, device_id: str) -> None:
+    """Fail unless path holds a certificate whose CN is device_id (the broker's username)."""
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PublishError(f"{path}: no device certificate (run `faceterm provision`)") from exc
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names or names[0].value != device_id:
+        raise PublishError(f"{path}: certificate is not for device {device_id!r}")
 
 
 def provision(

@@ -85,6 +85,7 @@ class Publisher:
         if self._signer is not None:
             return
         ident, path = self.config.identity, self.config.state_path
+        identity.check_certificate(path(self.config.mqtt.client_cert), self.config.device.id)
         key = identity.load_signing_key(path(ident.device_key))
         bureau = identity.load_okp(path(ident.bureau_public_key), "bureau public key")
         if bureau.is_private:
@@ -230,6 +231,7 @@ class Publisher:
 
     def status(self) -> dict[str, Any]:
         return {
+            "running": self._thread is not None and self._thread.is_alive(),
             "connected": self.link.connected, "connects": self.link.connects,
             "connect_failures": self.link.failures, "last_error": self.link.last_error,
             "outbox": self.outbox.status(), "inflight": len(self._inflight),

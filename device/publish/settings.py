@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from device.settings_base import Section
 
 
 class IdentitySettings(Section):
     device_key: str = "device.key"
-    device_cert: str = "device.crt"
     bureau_public_key: str = "bureau.pub.jwk"
 
 
@@ -35,3 +34,9 @@ class MqttSettings(Section):
     connect_timeout_s: float = Field(10.0, gt=0, le=120)
     no_subscriber_retry_s: float = Field(2.0, gt=0, le=600)
     thermal_zone_path: str = "/sys/class/thermal/thermal_zone0/temp"
+
+    @model_validator(mode="after")
+    def _backoff_range(self) -> MqttSettings:
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("reconnect_max_s must be at least reconnect_min_s")
+        return self

@@ -43,8 +43,9 @@ def open_templates(config: Config, environ: Mapping[str, str] | None = None) -> 
 
 
 def build_matcher(config: Config, embedder: Embedder) -> Matcher:
-    threshold = resolve_threshold(config.session.match_threshold, embedder.threshold)
-    return Matcher(threshold, config.session.best_frames, config.session.fusion)
+    s = config.session
+    threshold = resolve_threshold(s.match_threshold, embedder.threshold, s.match_margin)
+    return Matcher(threshold, s.best_frames, s.fusion)
 
 
 def build_probe(config: Config, manifest: Manifest) -> LivenessProbe | None:

@@ -9,10 +9,11 @@ so a slow inference never builds a queue here: the event bus drops surplus frame
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +25,11 @@ from device.messages import catalogue
 from device.redact import mask_id
 from device.session import machine as m
 from device.session.capture import Candidate, CaptureWindow
+from device.session.ports import Analyzer, CardLike, Embedder, LivenessProbe, References
 from device.session.record import Outcome, build_record, personal_data
 from device.session.settings import QualitySettings
 from device.vision.align import align_face, five_points
 from device.vision.quality import assess
-from device.vision.types import FaceObservation
 
 log = logging.getLogger(__name__)
 
@@ -38,49 +39,6 @@ ViewSink = Callable[[dict[str, Any]], None]
 RecordSink = Callable[[dict[str, Any], dict[str, str]], None]
 
 
-class Analyzer(Protocol):
-    model_ids: dict[str, str]
-
-    def analyze(
-        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]: ...
-
-
-class Embedder(Protocol):
-    @property
-    def model_id(self) -> str: ...
-
-    def embed(self, aligned_rgb_112: Image) -> Vector: ...
-
-
-class References(Protocol):
-    def get(self, id_number: str) -> Reference | None: ...
-
-    def subject(self, id_number: str) -> str: ...
-
-
-class LivenessProbe(Protocol):
-    """device/liveness/api.py's probe, as far as the session uses it."""
-
-    def begin(self, now_s: float) -> None: ...
-
-    def prompt(self, now_s: float) -> Any: ...
-
-    def observe(
-        self, frame: Frame, face: FaceObservation | None, embedding: Vector | None, now_s: float
-    ) -> None: ...
-
-    def verdict(self, now_s: float) -> Any: ...
-
-
-class CardLike(Protocol):
-    @property
-    def id_number(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-
 PhotoReference = Callable[[Any], Reference | None]
 
 
@@ -88,6 +46,8 @@ LIVENESS_SCORE_KEYS = ("challenge_done", "passive", "antispoof")
 # Embed every n-th liveness frame for the probe's identity-continuity check (SFace costs
 # 20-40 ms a frame on x86, several times that on a Pi).
 EMBED_EVERY_N_FRAMES = 3
+# Records kept in memory while on_record (the durable outbox) keeps failing.
+MAX_UNSENT = 100
 
 
 def liveness_score(verdict: Any) -> float | None:
@@ -135,9 +95,11 @@ class SessionRunner:
         self._name = ""
         self._prompt_key: tuple[Any, ...] | None = None
         self._liveness_frames = 0
+        self._liveness_embeddings: collections.deque[Vector] = collections.deque(maxlen=30)
         self._messages = catalogue()
         self.last_record: dict[str, Any] | None = None
-        self.counters = {"sessions": 0, "frames": 0, "records": 0}
+        self.counters = {"sessions": 0, "frames": 0, "records": 0, "unsent_dropped": 0}
+        self._unsent: collections.deque[tuple[dict[str, Any], dict[str, str]]] = collections.deque()
 
     # ---- calls from the core loop ------------------------------------------------------------
 
@@ -156,6 +118,8 @@ class SessionRunner:
         return self._feed(m.CardRemoved(now_s))
 
     def on_tick(self, now_s: float) -> list[m.Effect]:
+        if self._unsent:
+            self._hand_over()
         effects = self._feed(m.Tick(now_s))
         if self._session.phase is m.Phase.LIVENESS and self.liveness is not None:
             effects += self._poll_liveness(now_s)
@@ -172,7 +136,13 @@ class SessionRunner:
         return []
 
     def status(self) -> dict[str, Any]:
-        return {"state": self.state(), "attempt": self._session.attempt, **self.counters}
+        unsent = len(self._unsent)
+        return {
+            "state": self.state(),
+            "attempt": self._session.attempt,
+            "unsent": unsent,
+            **self.counters,
+        }
 
     # ---- internals ----------------------------------------------------------------------------
 
@@ -222,6 +192,7 @@ class SessionRunner:
         self._liveness_frames += 1
         if face is not None and self._liveness_frames % EMBED_EVERY_N_FRAMES == 1:
             embedding = self.embedder.embed(align_face(frame.rgb, five_points(face)))
+            self._liveness_embeddings.append(embedding)
         self.liveness.observe(frame, face, embedding, now_s)
         return self._poll_liveness(now_s)
 
@@ -254,6 +225,7 @@ class SessionRunner:
             self._push_view(effect)
         elif isinstance(effect, m.StartCapture):
             self._window.reset()
+            self._liveness_embeddings.clear()
         elif isinstance(effect, m.StartLiveness):
             self._prompt_key = None
             self._liveness_frames = 0
@@ -278,13 +250,19 @@ class SessionRunner:
             )
         probes = [self.embedder.embed(c.crop) for c in best]
         result = self.matcher.match(probes, reference.embedding)
+        accepted, score = result.accepted, result.score
+        if self._liveness_embeddings:
+            # The face that did the liveness actions must be the reference's too, or a photo
+            # held up for the capture and a live stranger for the actions would pass.
+            during = self.matcher.match(self._liveness_embeddings, reference.embedding)
+            accepted, score = accepted and during.accepted, min(score, during.score)
         log.info(
             "session: match %.3f (threshold %.3f, %d frames)",
-            result.score,
+            score,
             result.threshold,
             result.frames,
         )
-        return self._feed(m.MatchDone(now_s, result.accepted, result.score))
+        return self._feed(m.MatchDone(now_s, accepted, score))
 
     def _models(self) -> dict[str, str]:
         models = dict(self.analyzer.model_ids)
@@ -321,7 +299,24 @@ class SessionRunner:
             decide.attempt,
             ",".join(reasons) or "-",
         )
-        self._on_record(record, personal_data(decide.id_number, self._name))
+        self._unsent.append((record, personal_data(decide.id_number, self._name)))
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give finished records to on_record, oldest first; one that fails (the outbox is
+        unavailable) stays queued and is retried on the next tick, up to MAX_UNSENT."""
+        while self._unsent:
+            record, personal = self._unsent[0]
+            try:
+                self._on_record(record, personal)
+            except Exception:  # the publisher's failure must not end the session loop
+                log.exception("session: handing the decision record over failed; will retry")
+                break
+            self._unsent.popleft()
+        while len(self._unsent) > MAX_UNSENT:
+            self._unsent.popleft()
+            self.counters["unsent_dropped"] += 1
+            log.error("session: %d records waiting, the oldest was dropped", MAX_UNSENT)
 
     def _view(self, state: str, code: str, **extra: Any) -> dict[str, Any]:
         zh, en = self._messages.get(code, (code, code))

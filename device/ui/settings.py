@@ -33,6 +33,8 @@ class UiSettings(Section):
     voice_queue_size: int = Field(2, ge=1, le=16)
     speech_timeout_s: float = Field(15.0, ge=1.0, le=120.0)
     player: Literal["auto", "aplay", "paplay", "none"] = "auto"
+    # ALSA device for aplay (`aplay -L` lists them; "" is the default, "null" discards the sound)
+    audio_device: str = Field("", pattern=r"^[A-Za-z0-9_:,=.-]{0,64}$")
 
     @field_validator("host")
     @classmethod

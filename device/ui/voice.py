@@ -169,6 +169,12 @@ class Voice:
                     self._play(wav)
                 with self._lock:
                     self.spoken += 1
+            except SpeechError as exc:  # no sound card, busy device: say so now and then
+                with self._lock:
+                    self.failures += 1
+                    failures = self.failures
+                if failures == 1 or failures % 50 == 0:
+                    log.warning("ui: speaking a prompt failed (%d so far): %s", failures, exc)
             except Exception:  # a failed prompt must not stop the next one
                 log.exception("ui: speaking a prompt failed")
                 with self._lock:
@@ -179,7 +185,10 @@ class Voice:
         for name in names:
             if name != "none" and shutil.which(PLAYERS[name][0]):
                 self.player_name = name
-                return self._command_player(PLAYERS[name])
+                command = list(PLAYERS[name])
+                if name == "aplay" and self.settings.audio_device:
+                    command[1:1] = ["-D", self.settings.audio_device]
+                return self._command_player(command)
         return None
 
     def _command_player(self, command: list[str]) -> Player:

@@ -49,7 +49,6 @@ def _font_px(browser: Any, element_id: str) -> float:
 
 
 def test_page_follows_a_session_to_pass(browser: Any, kiosk: KioskUi, artifacts: Path) -> None:
-    kiosk.set_preview(Frame(skdata.astronaut(), sequence=1, timestamp_s=0.0))
     _open(browser, kiosk)
     kiosk.publish(view("idle"))
     wait_text(browser, "guide-zh", "请将身份证放在读卡区")
@@ -60,6 +59,7 @@ def test_page_follows_a_session_to_pass(browser: Any, kiosk: KioskUi, artifacts:
 
     kiosk.publish(view("identified", "session.identified", "已读取身份证，请正视屏幕",
                        "Card read, please face the screen", progress=0.1))
+    kiosk.set_preview(Frame(skdata.astronaut(), sequence=1, timestamp_s=0.0))  # camera frames
     wait_text(browser, "guide-zh", "已读取身份证，请正视屏幕")
     wait_until(lambda: browser.execute_script(
         "const p = document.getElementById('preview');"
@@ -90,6 +90,7 @@ def test_page_follows_a_session_to_pass(browser: Any, kiosk: KioskUi, artifacts:
 
     kiosk.publish(view("decided", "result.pass", result={"decision": "pass", "reasons": []}))
     wait_text(browser, "result-title", "认证成功")
+    assert kiosk.preview.jpeg() is None  # the face is dropped from memory when the session ends
     assert "请取回身份证" in text_of(browser, "result-next")
     icon = browser.execute_script(
         "return document.querySelector('#result-icon use').getAttribute('href')")

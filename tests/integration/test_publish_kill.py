@@ -43,8 +43,12 @@ def child(config_path: str, mode: str) -> int:
 
 def _run_child(config_path: Path, mode: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    return subprocess.Popen([sys.executable, __file__, str(config_path), mode],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, __file__, str(config_path), mode],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_sigkill_while_publishing_loses_nothing(tmp_path: Path) -> None:
@@ -61,15 +65,7 @@ def test_sigkill_while_publishing_loses_nothing(tmp_path: Path) -> None:
         receiver = make_receiver(pki, bureau, broker.host, broker.port, tmp_path / "r.db")
         receiver.start()
         assert receiver.wait_ready(10)
-        confirmed: list[str] = []
-        for _ in range(KILLS):
-            process = _run_child(config_path, "submit")
-            assert process.stdout is not None
-            confirmed.append(process.stdout.readline().strip())
-            time.sleep(rng.uniform(0.02, 0.3))
-            process.send_signal(signal.SIGKILL)
-            rest, _ = process.communicate(timeout=10)
-            confirmed += rest.split()
+        confirmed = _kill_repeatedly(config_path, rng)
         watcher = broker.client(pki.client("bureau"), "watcher")
         last_will: list[bytes] = []
         watcher.on_message = lambda c, u, m: last_will.append(m.payload)
@@ -85,8 +81,24 @@ def test_sigkill_while_publishing_loses_nothing(tmp_path: Path) -> None:
     seqs = [seq for seq, _ in rows]
     assert seqs == list(range(1, total + 1))  # all there, once each, in order of arrival
     assert set(confirmed) <= {jti for _, jti in rows}
-    print(f"\n{KILLS} kills: {total} results, {len(confirmed)} confirmed before the kill, "
-          f"{receiver.counters['duplicate']} duplicates dropped by the receiver")
+    print(
+        f"\n{KILLS} kills: {total} results, {len(confirmed)} confirmed before the kill, "
+        f"{receiver.counters['duplicate']} duplicates dropped by the receiver"
+    )
+
+
+def _kill_repeatedly(config_path: Path, rng: random.Random) -> list[str]:
+    """Start the publishing child KILLS times, SIGKILL it at a random moment; the ids it saw."""
+    confirmed: list[str] = []
+    for _ in range(KILLS):
+        process = _run_child(config_path, "submit")
+        assert process.stdout is not None
+        confirmed.append(process.stdout.readline().strip())
+        time.sleep(rng.uniform(0.02, 0.3))
+        process.send_signal(signal.SIGKILL)
+        rest, _ = process.communicate(timeout=10)
+        confirmed += rest.split()
+    return confirmed
 
 
 def _committed(outbox: Path) -> int:

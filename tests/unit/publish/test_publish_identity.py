@@ -70,3 +70,21 @@ def test_registry_rejects_private_or_wrong_keys(tmp_path: Path) -> None:
         identity.load_registry(registry)
     with pytest.raises(PublishError, match="device signing key"):
         identity.load_signing_key(private)
+
+
+def test_certificate_must_name_the_device(tmp_path: Path) -> None:
+    made = identity.provision(tmp_path, "kiosk-1", pki.make_ca())
+    assert made.cert is not None
+    identity.check_certificate(made.cert, "kiosk-1")
+    with pytest.raises(PublishError, match="not for device"):
+        identity.check_certificate(made.cert, "kiosk-2")
+    with pytest.raises(PublishError, match="faceterm provision"):
+        identity.check_certificate(tmp_path / "absent.crt", "kiosk-1")
+
+
+def test_backoff_settings_are_checked() -> None:
+    from device.config import parse
+    from device.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reconnect_max_s"):
+        parse("[mqtt]\nreconnect_min_s = 10.0\nreconnect_max_s = 2.0\n")

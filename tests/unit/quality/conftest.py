@@ -1,30 +1,13 @@
-"""Fixtures of the quality-gate tests: the real analyzer (sha256-verified models), lfw-dev."""
+"""Fixtures of the quality-gate tests: the real analyzer (sha256-verified models)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import numpy as np
 import pytest
+from quality_support import REPO
 
-from device.match.enrol import read_rgb
 from device.session.settings import QualitySettings
-from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
-from device.vision.quality import QualityReport, assess
 from device.vision.settings import VisionSettings
-
-REPO = Path(__file__).resolve().parents[3]
-LFW = Path(os.environ.get("FACETERM_LFW", REPO.parent / "shared" / "data" / "lfw-dev"))
-
-
-def lfw_image(name: str) -> np.ndarray:
-    """An lfw-dev image by file stem, e.g. Al_Sharpton_0001 (skips the test when absent)."""
-    if not (LFW / "images").is_dir():
-        pytest.skip(f"lfw-dev not found at {LFW} (set FACETERM_LFW): real-image cases skipped")
-    person = name.rsplit("_", 1)[0]
-    return read_rgb(LFW / "images" / person / f"{name}.jpg")
 
 
 @pytest.fixture(scope="session")
@@ -35,15 +18,3 @@ def analyzer() -> FaceAnalyzer:
 @pytest.fixture(scope="session")
 def settings() -> QualitySettings:
     return QualitySettings()
-
-
-def report_of(analyzer: FaceAnalyzer, rgb: np.ndarray, settings: QualitySettings) -> QualityReport:
-    """The gates on one still frame (its own landmarks as the whole motion history)."""
-    faces = analyzer.analyze(rgb)
-    aligned = None
-    history = []
-    if len(faces) == 1:
-        points = five_points(faces[0])
-        aligned = align_face(rgb, points)
-        history = [points]
-    return assess(rgb, faces, aligned, history, settings)

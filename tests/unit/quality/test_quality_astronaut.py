@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import report_of
+from quality_support import report_of
 from skimage import data
 
 from device.session.degrade import DEGRADATIONS

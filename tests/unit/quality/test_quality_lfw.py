@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import lfw_image, report_of
+from quality_support import lfw_image, report_of
 
 from device.session.degrade import DEGRADATIONS
 from device.vision.align import five_points

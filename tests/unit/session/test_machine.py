@@ -97,7 +97,7 @@ def test_refused_identities_stay_idle(event, code):
 
 
 def test_worker_keyed_number_is_accepted_with_consent():
-    s, effects = run([identify(number="11010519491231002x", source="worker")])
+    s, _effects = run([identify(number="11010519491231002x", source="worker")])
     assert s.phase is m.Phase.IDENTIFIED and s.source == "worker"
     assert s.id_number == GOOD_ID  # normalised (upper-case check character)
 
@@ -215,7 +215,7 @@ def test_card_removed_while_decided_just_returns_to_idle():
 
 
 def test_a_new_identity_while_busy_is_ignored():
-    s, effects = run([identify(), m.FrameChecked(1.0), identify(1.5, OTHER_ID)])
+    s, _effects = run([identify(), m.FrameChecked(1.0), identify(1.5, OTHER_ID)])
     assert s.id_number == GOOD_ID and s.phase is m.Phase.GUIDING
 
 

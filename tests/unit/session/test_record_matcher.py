@@ -70,7 +70,11 @@ def unit(v):
 
 @pytest.mark.parametrize(
     ("fusion", "scores", "expected"),
-    [("mean", [0.9, 0.1, 0.5, 0.2], 1.6 / 3), ("max", [0.9, 0.1, 0.5, 0.2], 0.9), ("mean", [0.4], 0.4)],
+    [
+        ("mean", [0.9, 0.1, 0.5, 0.2], 1.6 / 3),
+        ("max", [0.9, 0.1, 0.5, 0.2], 0.9),
+        ("mean", [0.4], 0.4),
+    ],
 )
 def test_fusion_over_top_n(fusion, scores, expected):
     assert Matcher(0.34, top_n=3, fusion=fusion).fuse(scores) == pytest.approx(expected)
@@ -88,6 +92,7 @@ def test_match_accepts_at_threshold():
 def test_threshold_defaults_to_the_manifest():
     assert resolve_threshold(None, 0.3405) == 0.3405
     assert resolve_threshold(0.4, 0.3405) == 0.4
+    assert resolve_threshold(None, 0.3405, 0.01) == pytest.approx(0.3505)
     with pytest.raises(ConfigError, match="match_threshold"):
         resolve_threshold(None, None)
 
@@ -100,3 +105,19 @@ def test_every_code_is_bilingual():
     assert table["refer"][0] == "请到就近的社保服务窗口办理"
     assert set(own_messages()) <= set(table)
     assert "liveness_blink" in table  # merged from device/liveness/messages.py
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[session]\nbest_frames = 6\ncapture_frames = 5\n", "best_frames"),
+        ("[session.quality]\nmin_luma = 210.0\n", "min_luma"),
+        ("[session.quality]\nmin_sharpnes = 1.0\n", "unknown key"),
+        ('[session]\nfusion = "median"\n', "fusion"),
+    ],
+)
+def test_session_config_is_checked_at_start_up(text, message):
+    from device.config import parse
+
+    with pytest.raises(ConfigError, match=message):
+        parse(text)

@@ -193,3 +193,20 @@ def test_stop_ends_open_streams_quickly(kiosk: Any) -> None:
     assert time.monotonic() - started < 2.0
     assert response.read() is not None  # the stream ends instead of hanging
     assert ui.status()["listening"] is False
+
+
+def test_a_stalled_page_never_slows_publish(kiosk: Any) -> None:
+    ui, _ = kiosk
+    conn = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=5)
+    conn.request("GET", "/events")
+    conn.getresponse()  # and then never read again
+    deadline = time.monotonic() + 3
+    while ui.status()["clients"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    big = "请把脸移到框内" * 200
+    started = time.monotonic()
+    for n in range(2000):
+        ui.publish({"state": "guiding", "code": f"c{n}", "zh": big})
+    assert time.monotonic() - started < 2.0
+    assert ui.status()["views_dropped"] > 0
+    conn.close()

@@ -19,9 +19,16 @@ CATALOGUE = {
 
 
 def _view(**fields: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"state": "guiding", "code": "", "zh": "", "en": "",
-                            "countdown_s": None, "flash_rgb": None, "progress": None,
-                            "result": None}
+    base: dict[str, Any] = {
+        "state": "guiding",
+        "code": "",
+        "zh": "",
+        "en": "",
+        "countdown_s": None,
+        "flash_rgb": None,
+        "progress": None,
+        "result": None,
+    }
     base.update(fields)
     return base
 
@@ -32,8 +39,8 @@ def test_code_only_view_takes_its_words_from_the_catalogue() -> None:
 
 
 def test_numpy_numbers_are_accepted_as_plain_json_numbers() -> None:
-    out = prepare(_view(state="flash", flash_rgb=np.array([255, 0, 10]).tolist()[:2]
-                        + [np.int64(10)], countdown_s=np.float32(1.5)), {})
+    rgb = (np.int64(255), np.uint8(0), 10)
+    out = prepare(_view(state="flash", flash_rgb=rgb, countdown_s=np.float32(1.5)), {})
     assert out["flash_rgb"] == [255, 0, 10] and out["countdown_s"] == 1.5
     assert all(type(c) is int for c in out["flash_rgb"])
 
@@ -46,14 +53,17 @@ def test_idle_without_words_asks_for_the_card_and_input_is_not_changed() -> None
     assert set(out) >= {"state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress"}
 
 
-@pytest.mark.parametrize(("decision", "title", "next_part"), [
-    ("pass", "认证成功", "请取回身份证"),
-    ("refer", "请到就近的社保服务窗口办理", "人工核实"),
-    ("fail", "认证未通过", "请到就近的社保服务窗口办理"),
-    ("timeout", "认证超时", "重新插卡"),
-    ("no_reference", "暂无您的认证照片", "请到就近的社保服务窗口办理"),
-    ("cancelled", "认证已取消", "重新插入身份证"),
-])
+@pytest.mark.parametrize(
+    ("decision", "title", "next_part"),
+    [
+        ("pass", "认证成功", "请取回身份证"),
+        ("refer", "请到就近的社保服务窗口办理", "人工核实"),
+        ("fail", "认证未通过", "请到就近的社保服务窗口办理"),
+        ("timeout", "认证超时", "重新插卡"),
+        ("no_reference", "暂无您的认证照片", "请到就近的社保服务窗口办理"),
+        ("cancelled", "认证已取消", "重新插入身份证"),
+    ],
+)
 def test_result_screens(decision: str, title: str, next_part: str) -> None:
     out = prepare(_view(state="decided", result={"decision": decision, "reasons": []}), {})
     assert out["screen"]["title_zh"] == title
@@ -67,19 +77,22 @@ def test_fail_lists_known_reasons_and_speaks_them() -> None:
     assert spoken_result(screen).startswith("认证未通过。光线太暗。请按提示")
 
 
-@pytest.mark.parametrize(("fields", "key"), [
-    ({"state": "asleep"}, "state"),
-    ({"countdown_s": -1}, "countdown_s"),
-    ({"countdown_s": float("nan")}, "countdown_s"),
-    ({"progress": 1.5}, "progress"),
-    ({"state": "flash"}, "flash_rgb"),
-    ({"state": "flash", "flash_rgb": [256, 0, 0]}, "flash_rgb"),
-    ({"state": "flash", "flash_rgb": [True, 0, 0]}, "flash_rgb"),
-    ({"state": "decided"}, "result"),
-    ({"state": "decided", "result": {"decision": "pass", "reasons": "x"}}, "reasons"),
-    ({"zh": 5}, "zh"),
-    ({"colour": "red"}, "unknown"),
-])
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"state": "asleep"}, "state"),
+        ({"countdown_s": -1}, "countdown_s"),
+        ({"countdown_s": float("nan")}, "countdown_s"),
+        ({"progress": 1.5}, "progress"),
+        ({"state": "flash"}, "flash_rgb"),
+        ({"state": "flash", "flash_rgb": [256, 0, 0]}, "flash_rgb"),
+        ({"state": "flash", "flash_rgb": [True, 0, 0]}, "flash_rgb"),
+        ({"state": "decided"}, "result"),
+        ({"state": "decided", "result": {"decision": "pass", "reasons": "x"}}, "reasons"),
+        ({"zh": 5}, "zh"),
+        ({"colour": "red"}, "unknown"),
+    ],
+)
 def test_views_that_break_the_contract_are_refused(fields: dict[str, Any], key: str) -> None:
     with pytest.raises(ViewError, match=key):
         prepare(_view(**fields), {})

@@ -16,8 +16,9 @@ from device.ui.settings import UiSettings
 from device.ui.texts import all_spoken_texts, load_catalogue, result_screen
 from device.ui.voice import SpeechError, Voice, synthesize
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed (scripts/install-deps.sh)")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/install-deps.sh)"
+)
 FALLBACK = {"liveness.blink": ("请眨眨眼", "Please blink")}
 
 
@@ -37,8 +38,9 @@ def test_every_message_in_the_catalogue_is_spoken_aloud() -> None:
     assert len(texts) >= len(catalogue)
     settings = UiSettings()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(texts, pool.map(lambda t: synthesize(t, settings), texts.values()),
-                           strict=True))
+        results = dict(
+            zip(texts, pool.map(lambda t: synthesize(t, settings), texts.values()), strict=True)
+        )
     quiet = {}
     for code, wav in results.items():
         duration, rms, peak = _levels(wav)
@@ -124,6 +126,22 @@ def test_voice_off_or_silent_volume_says_nothing() -> None:
         voice.on_view({"state": "guiding", "code": "x", "zh": "请靠近一些"})
         voice.stop()
         assert recorder.played == [] and voice.status()["enabled"] is False
+
+
+@needs_espeak
+@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay (alsa-utils) is not installed")
+def test_real_aplay_plays_to_the_null_device() -> None:
+    voice = Voice(UiSettings(player="aplay", audio_device="null"))
+    voice.start()
+    try:
+        voice.on_view({"state": "guiding", "code": "too_far", "zh": "请靠近一些"})
+        deadline = time.monotonic() + 10
+        while voice.status()["spoken"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert voice.status()["player"] == "aplay"
+        assert (voice.status()["spoken"], voice.status()["failures"]) == (1, 0)
+    finally:
+        voice.stop()
 
 
 def test_no_player_turns_the_voice_off() -> None:

@@ -1,0 +1,7 @@
+"""`python -m device.bureau` = `faceterm-bureau`."""
+
+import sys
+
+from device.bureau.cli import main
+
+sys.exit(main())

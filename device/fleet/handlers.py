@@ -1,0 +1,134 @@
+"""What each fleet command does on the device, over a small set of services the daemon provides.
+
+Handlers run on the fleet worker thread; anything that touches session state goes through
+`services.on_core` (a call executed by the core loop, with a timeout).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from joserfc.jwk import OKPKey
+
+from device.config import Config, redacted
+from device.errors import CommandRejected, ConfigError, FacetermError
+from device.fleet import commands as c
+from device.fleet.auth import Command, verify_artifact
+from device.fleet.configstore import ConfigStore
+from device.fleet.keyring import Keyring
+from device.fleet.modelslots import ModelSlots, fetch, install
+from device.fleet.sealed import decode_vector, open_sealed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the daemon lends the fleet channel."""
+
+    config: Callable[[], Config]
+    status: Callable[[], dict[str, Any]]
+    store: ConfigStore
+    apply_config: Callable[[Config], dict[str, Any]]  # raises FacetermError on a failed check
+    keyring: Keyring
+    enc_key: OKPKey
+    templates_put: Callable[[str, Any, str], str]  # (id_number, vector, model) -> subject
+    templates_revoke: Callable[[str], bool]
+    slots: ModelSlots
+    models_selftest: Callable[[Path], dict[str, Any]]
+    models_activate: Callable[[Path], None]
+    selftest: Callable[[], dict[str, Any]]
+    restart: Callable[[float], None]
+    logs_tail: Callable[[int], list[str]]
+    outbox_flush: Callable[[], dict[str, Any]]
+    clock: Callable[[], float]
+
+
+def build(services: Services) -> dict[str, Callable[[Command], dict[str, Any]]]:
+    s = services
+    return {
+        "status.get": lambda cmd: s.status(),
+        "config.get": lambda cmd: redacted(s.config()),
+        "config.set": lambda cmd: config_set(s, cast(c.ConfigSet, cmd.params)),
+        "thresholds.set": lambda cmd: thresholds_set(s, cast(c.ThresholdsSet, cmd.params)),
+        "templates.put": lambda cmd: templates_put(s, cast(c.TemplatesPut, cmd.params)),
+        "templates.revoke": lambda cmd: templates_revoke(s, cast(c.TemplatesRevoke, cmd.params)),
+        "model.update": lambda cmd: model_update(s, cast(c.ModelUpdate, cmd.params)),
+        "service.restart": lambda cmd: restart(s, cast(c.ServiceRestart, cmd.params)),
+        "selftest.run": lambda cmd: selftest(s),
+        "logs.tail": lambda cmd: {"lines": s.logs_tail(cast(c.LogsTail, cmd.params).lines)},
+        "outbox.flush": lambda cmd: s.outbox_flush(),
+    }
+
+
+def config_set(s: Services, params: c.ConfigSet) -> dict[str, Any]:
+    """Validate, write atomically, apply; roll back file and components if the check fails."""
+    try:
+        new, text = s.store.propose(params.changes)
+    except ConfigError as exc:
+        raise CommandRejected("invalid_config", str(exc)) from exc
+    old = s.config()
+    s.store.commit(text)
+    try:
+        applied = s.apply_config(new)
+    except (FacetermError, OSError) as exc:
+        log.warning("config.set failed its health check, rolling back: %s", exc)
+        s.store.rollback()
+        s.apply_config(old)
+        raise CommandRejected("rolled_back", str(exc)) from exc
+    if params.restart:
+        s.restart(1.0)
+    return {"applied": applied}
+
+
+def thresholds_set(s: Services, params: c.ThresholdsSet) -> dict[str, Any]:
+    return config_set(
+        s, c.ConfigSet(changes={"session": {"match_threshold": params.match_threshold}})
+    )
+
+
+def templates_put(s: Services, params: c.TemplatesPut) -> dict[str, Any]:
+    data = open_sealed(params.sealed, s.enc_key)
+    id_number, model = data.get("id_number"), data.get("model")
+    if not isinstance(id_number, str) or not isinstance(model, str):
+        raise CommandRejected("bad_payload", "id_number and model are required")
+    vector = decode_vector(str(data.get("embedding", "")))
+    subject = s.templates_put(id_number, vector, model)
+    return {"subject": subject[:12]}
+
+
+def templates_revoke(s: Services, params: c.TemplatesRevoke) -> dict[str, Any]:
+    data = open_sealed(params.sealed, s.enc_key)
+    id_number = data.get("id_number")
+    if not isinstance(id_number, str):
+        raise CommandRejected("bad_payload", "id_number is required")
+    return {"revoked": s.templates_revoke(id_number)}
+
+
+def model_update(s: Services, params: c.ModelUpdate) -> dict[str, Any]:
+    signer = verify_artifact(params.signature, s.keyring, params.name, params.sha256,
+                             params.size, s.clock())
+    s.slots.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=s.slots.root) as tmp:
+        artifact = Path(tmp) / "artifact.tflite"
+        fetch(params.url, artifact, params.size, params.sha256)
+        result = install(s.slots, params.name, artifact, params.sha256,
+                         s.models_selftest, s.models_activate)
+    return {**result, "signed_by": signer}
+
+
+def restart(s: Services, params: c.ServiceRestart) -> dict[str, Any]:
+    s.restart(params.delay_s)
+    return {"restarting_in_s": params.delay_s}
+
+
+def selftest(s: Services) -> dict[str, Any]:
+    report = s.selftest()
+    if not report.get("ok"):
+        raise CommandRejected("selftest_failed", "; ".join(report.get("failures", [])))
+    return report

@@ -1,0 +1,419 @@
+"""docs/schemas/*.json: every schema is valid draft 2020-12, and messages the code really produces
+(decision records, signed result claims and headers, status, telemetry, fleet commands, job
+replies, sealed payloads, key files) validate against them. No broker, no models are run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from joserfc import jws
+from joserfc.jwk import OKPKey
+
+from device.config import Config
+from device.errors import CommandRejected
+from device.fleet import sealed
+from device.fleet.auth import Audience, verify, verify_artifact
+from device.fleet.commands import parse_params
+from device.fleet.jobs import JobRunner, Policy
+from device.fleet.keyring import Keyring, operator_entry
+from device.fleet.replay import JobStore
+from device.fleet.sign import sign_artifact, sign_command
+from device.match.keys import subject_hash
+from device.publish import envelope, identity
+from device.publish.publisher import Publisher
+from device.session import machine as m
+from device.session.capture import Candidate, CaptureWindow
+from device.session.record import Outcome, build_record, personal_data
+from device.vision.models import Manifest
+
+jsonschema = pytest.importorskip("jsonschema", reason="add jsonschema to the dev dependencies")
+referencing = pytest.importorskip("referencing")
+
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMAS = ROOT / "docs" / "schemas"
+ID_NUMBER = "11010519491231002X"
+NAME = "张三"
+DEVICE = "kiosk-07"
+NOW = 1_800_000_000.0
+
+
+# ---------------------------------------------------------------------------- the schemas
+def _load_all() -> dict[str, dict[str, Any]]:
+    files = sorted(SCHEMAS.glob("*.json"))
+    return {p.name: json.loads(p.read_text(encoding="utf-8")) for p in files}
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, dict[str, Any]]:
+    return _load_all()
+
+
+@pytest.fixture(scope="module")
+def registry(schemas: dict[str, dict[str, Any]]) -> Any:
+    resources = [
+        (s["$id"], referencing.Resource.from_contents(s)) for s in schemas.values()
+    ]
+    return referencing.Registry().with_resources(resources)
+
+
+def check(schemas: dict[str, dict[str, Any]], registry: Any, name: str, instance: Any) -> None:
+    validator = jsonschema.Draft202012Validator(schemas[name], registry=registry)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    assert not errors, f"{name}: " + "; ".join(
+        f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors
+    )
+
+
+def refused(schemas: dict[str, dict[str, Any]], registry: Any, name: str, instance: Any) -> bool:
+    validator = jsonschema.Draft202012Validator(schemas[name], registry=registry)
+    return not validator.is_valid(instance)
+
+
+def test_every_schema_is_valid_draft_2020_12(schemas: dict[str, dict[str, Any]]) -> None:
+    assert len(schemas) >= 13
+    ids = set()
+    for name, schema in schemas.items():
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
+        jsonschema.Draft202012Validator.check_schema(schema)
+        assert schema["$id"] not in ids, f"{name}: duplicate $id"
+        ids.add(schema["$id"])
+
+
+def test_every_reference_resolves(schemas: dict[str, dict[str, Any]], registry: Any) -> None:
+    def refs(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from refs(item)
+
+    for schema in schemas.values():
+        resolver = registry.resolver(base_uri=schema["$id"])
+        for ref in refs(schema):
+            resolver.lookup(ref)  # raises if unresolvable
+
+
+# ---------------------------------------------------------------------------- decision records
+def _run(events: list[m.Event], rules: m.Rules) -> m.Decide:
+    """Step the pure session machine; the first Decide effect it emits."""
+    session = m.Session()
+    for event in events:
+        session, effects = m.step(session, event, rules)
+        for effect in effects:
+            if isinstance(effect, m.Decide):
+                return effect
+    raise AssertionError("the machine did not decide")
+
+
+def _record(decide: m.Decide, window: CaptureWindow, salt: bytes) -> dict[str, Any]:
+    """What SessionRunner._publish builds from a Decide effect."""
+    manifest = Manifest.load(ROOT / "models")
+    used = ("face_detection_short_range", "face_landmark", "iris_landmark", "sface_fp16")
+    models = {e.task: e.model_id for e in manifest.entries if e.name in used}
+    scores = dict(decide.scores)
+    reasons = (*decide.reasons, "worker_input") if decide.source == "worker" else decide.reasons
+    outcome = Outcome(
+        decision=decide.decision, reasons=reasons, attempt=decide.attempt,
+        subject=subject_hash(salt, decide.id_number), match=scores.get("match"),
+        liveness=scores.get("liveness"), quality=window.best_score(),
+        quality_summary=window.summary(), models=models, timings_ms=dict(decide.timings_ms),
+    )
+    return build_record(outcome, DEVICE, dt.datetime(2026, 11, 25, 8, 30, 1, 250_000, dt.UTC))
+
+
+def _window(good: int) -> CaptureWindow:
+    window = CaptureWindow(3, 5)
+    window.note(("blurred",))
+    window.note(("too_dark",))
+    crop = np.zeros((112, 112, 3), np.uint8)
+    metrics = {"blurred": 412.5, "luma": 121.3, "head_turned": 4.2, "head_pitched": 2.0,
+               "head_tilted": 1.1, "too_close": 0.41}
+    for i in range(good):
+        window.note(())
+        window.offer(Candidate(2.1 + i * 0.1, crop, metrics))
+    return window
+
+
+def _records() -> list[dict[str, Any]]:
+    salt = bytes(range(32))
+    frames = [m.FrameChecked(1.0 + i * 0.1) for i in range(5)]
+    live = m.Rules(liveness_enabled=True)
+    bare = m.Rules(liveness_enabled=False)
+    identify = m.Identify(0.0, ID_NUMBER, True)
+    cases = [
+        (bare, [identify, *frames, m.MatchDone(2.0, True, 0.7123)], 5),
+        (live, [identify, *frames, m.LivenessDone(4.0, "spoof", 0.2, ("passive_moire",))], 5),
+        (live, [identify, *frames, m.LivenessDone(4.0, "live", 1.0),
+                m.MatchDone(4.5, False, 0.12)], 5),
+        (bare, [identify, m.FrameChecked(0.5, ("too_dark",)), m.Tick(31.0)], 0),
+        (bare, [m.Identify(0.0, ID_NUMBER, False)], 0),
+        (bare, [identify, m.CardRemoved(0.5)], 0),
+        (bare, [m.Identify(0.0, ID_NUMBER, True, "worker", True), *frames,
+                m.MatchDone(2.0, False, float("nan"))], 5),
+    ]
+    return [_record(_run(events, rules), _window(good), salt) for rules, events, good in cases]
+
+
+def test_decision_records_validate(schemas: dict[str, dict[str, Any]], registry: Any) -> None:
+    records = _records()
+    assert {r["decision"] for r in records} >= {"pass", "fail", "timeout", "no_reference",
+                                               "cancelled"}
+    for record in records:
+        check(schemas, registry, "decision-record.schema.json", record)
+
+
+def test_decision_record_schema_refuses_personal_data(
+    schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    record = _records()[0]
+    for leak in ("id_number", "name", "embedding", "image"):
+        assert refused(schemas, registry, "decision-record.schema.json", {**record, leak: "x"})
+
+
+def test_refer_after_the_last_attempt_validates(
+    schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    rules = m.Rules(liveness_enabled=False, max_attempts=1)
+    decide = _run([m.Identify(0.0, ID_NUMBER, True), *[m.FrameChecked(1.0)] * 5,
+                   m.MatchDone(2.0, False, 0.1)], rules)
+    assert decide.decision == "refer"
+    check(schemas, registry, "decision-record.schema.json", _record(decide, _window(5), b"s" * 32))
+
+
+# ---------------------------------------------------------------------------- signed results
+def test_result_claims_header_and_sealed_pii_validate(
+    schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    device_key = OKPKey.generate_key("Ed25519")
+    bureau_key = OKPKey.generate_key("X25519")
+    signer = envelope.Signer(DEVICE, device_key, bureau_key)
+    record = _records()[0]
+    for seq, personal in ((1, personal_data(ID_NUMBER, NAME)), (2, None)):
+        made = signer.make(record, personal, seq)
+        claims = envelope.verify(made.token, lambda kid: device_key if kid == DEVICE else None)
+        check(schemas, registry, "result-claims.schema.json", claims)
+        header = dict(jws.extract_compact(made.token.encode()).protected)
+        check(schemas, registry, "result-header.schema.json", header)
+        if personal is not None:
+            clear = envelope.unseal_personal(claims["pii"], bureau_key)
+            check(schemas, registry, "personal-data.schema.json", clear)
+        else:
+            assert "pii" not in claims
+
+
+# ---------------------------------------------------------------------------- status, telemetry
+def _publisher(tmp_path: Path) -> Publisher:
+    thermal = tmp_path / "temp"
+    thermal.write_text("48312\n", encoding="ascii")
+    config = Config.model_validate({
+        "device": {"id": DEVICE, "tenant": "district-7", "state_dir": str(tmp_path)},
+        "mqtt": {"thermal_zone_path": str(thermal)},
+    })
+    return Publisher(config)  # no I/O in the constructor
+
+
+def test_status_payloads_validate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schemas: dict[str, dict[str, Any]],
+    registry: Any,
+) -> None:
+    publisher = _publisher(tmp_path)
+    sent: list[tuple[str, bytes, bool]] = []
+
+    def capture(topic: str, payload: bytes | str, qos: int = 1, retain: bool = False,
+                properties: Any = None) -> int:
+        sent.append((topic, payload if isinstance(payload, bytes) else payload.encode(), retain))
+        return len(sent)
+
+    monkeypatch.setattr(publisher.link, "publish", capture)
+    publisher._connected()
+    publisher.link.connected = True
+    publisher._say_offline()
+    will = publisher.link.config.will_payload
+    assert publisher.link.config.will_topic == publisher.topics.status
+    for topic, payload, retain in [*sent, (publisher.topics.status, will, True)]:
+        assert topic == f"faceterm/v1/district-7/{DEVICE}/status" and retain
+        check(schemas, registry, "status.schema.json", payload.decode("utf-8"))
+
+
+def test_telemetry_validates(
+    tmp_path: Path, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    publisher = _publisher(tmp_path)
+    first = publisher.telemetry_payload()
+    assert first["cpu_temp_c"] == 48.3
+    publisher.telemetry.models = dict(_records()[0]["models"])
+    publisher.telemetry.last_error = "result seq 4 not delivered: No matching subscribers"
+    for payload in (first, publisher.telemetry_payload()):
+        check(schemas, registry, "telemetry.schema.json", json.loads(json.dumps(payload)))
+
+
+# ---------------------------------------------------------------------------- fleet commands
+@pytest.fixture(scope="module")
+def operator_key() -> OKPKey:
+    return OKPKey.generate_key("Ed25519")
+
+
+@pytest.fixture(scope="module")
+def keyring(operator_key: OKPKey) -> Keyring:
+    return Keyring.from_data({"operators": [
+        operator_entry("ops-admin-2026", operator_key.as_dict(private=False), ["admin"])]})
+
+
+SEALED = "eyJhbGciOiJFQ0RILUVTIn0..placeholder.ciphertext.tag"
+PARAMS: dict[str, dict[str, Any] | None] = {
+    "status.get": None,
+    "config.get": {},
+    "config.set": {"changes": {"session": {"max_attempts": 2}}, "restart": False},
+    "thresholds.set": {"match_threshold": 0.36},
+    "templates.put": {"sealed": SEALED},
+    "templates.revoke": {"sealed": SEALED},
+    "model.update": {"name": "sface_fp16", "sha256": "ab" * 32, "size": 1_234_567,
+                     "url": "https://models.example.invalid/sface.tflite",
+                     "signature": "x" * 40},
+    "service.restart": {"delay_s": 2.5},
+    "selftest.run": {},
+    "logs.tail": {"lines": 50},
+    "outbox.flush": {},
+}
+BAD_PARAMS = [
+    ("status.get", {"verbose": True}),
+    ("config.set", {"changes": {}}),
+    ("thresholds.set", {"match_threshold": 1.5}),
+    ("templates.put", {"sealed": "short"}),
+    ("model.update", {"name": "sface", "sha256": "AB" * 32, "size": 1, "url": "ftp://x",
+                      "signature": "x" * 40}),
+    ("service.restart", {"delay_s": 301}),
+    ("logs.tail", {"lines": 0}),
+]
+
+
+def test_signed_commands_validate(
+    operator_key: OKPKey, keyring: Keyring, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    audience = Audience(DEVICE, groups=("district-7",))
+    for index, (name, params) in enumerate(PARAMS.items()):
+        aud: str | list[str] = DEVICE if index % 2 else ["group:district-7", "kiosk-99"]
+        token = sign_command(operator_key, "ops-admin-2026", aud, name, params, now_s=NOW)
+        command = verify(token.encode(), keyring, audience, NOW, 120.0, 65536)
+        assert command.name == name
+        compact = jws.extract_compact(token.encode())
+        check(schemas, registry, "command-header.schema.json", dict(compact.protected))
+        check(schemas, registry, "command-claims.schema.json", json.loads(compact.payload))
+
+
+def test_schema_refuses_what_the_device_refuses(
+    schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    for name, params in BAD_PARAMS:
+        with pytest.raises(CommandRejected):
+            parse_params(name, params)
+        claims = {"aud": DEVICE, "iat": NOW, "exp": NOW + 60, "jti": "j" * 16, "cmd": name,
+                  "params": params}
+        assert refused(schemas, registry, "command-claims.schema.json", claims), name
+    unknown = {"aud": DEVICE, "iat": NOW, "exp": NOW + 60, "jti": "j" * 16, "cmd": "reboot"}
+    assert refused(schemas, registry, "command-claims.schema.json", unknown)
+
+
+def test_sealed_template_payloads_validate(
+    tmp_path: Path, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    public = sealed.ensure_enc_key(tmp_path)
+    key = sealed.load_enc_key(tmp_path / sealed.ENC_KEY_NAME)
+    vector = np.random.default_rng(7).normal(size=128).astype(np.float32)
+    payloads = [
+        {"id_number": ID_NUMBER, "model": "sface_fp16@cb32cc1c7868",
+         "embedding": sealed.encode_vector(vector / np.linalg.norm(vector))},
+        {"id_number": ID_NUMBER},
+    ]
+    for payload in payloads:
+        opened = sealed.open_sealed(sealed.seal(public, payload), key)
+        check(schemas, registry, "template-payload.schema.json", opened)
+        if "embedding" in opened:
+            assert sealed.decode_vector(opened["embedding"]).shape == (128,)
+
+
+def test_model_artifact_signature_validates(
+    operator_key: OKPKey, keyring: Keyring, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    signature = sign_artifact(operator_key, "ops-admin-2026", "sface_fp16", "cd" * 32, 987_654)
+    assert verify_artifact(signature, keyring, "sface_fp16", "cd" * 32, 987_654, NOW)
+    payload = json.loads(jws.extract_compact(signature.encode()).payload)
+    check(schemas, registry, "model-artifact.schema.json", payload)
+
+
+def test_job_replies_validate(
+    tmp_path: Path, operator_key: OKPKey, keyring: Keyring,
+    schemas: dict[str, dict[str, Any]], registry: Any,
+) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    store.open()
+
+    def failing(command: Any) -> dict[str, Any]:
+        raise CommandRejected("selftest_failed", "models: golden pair scored 0.12")
+
+    handlers = {"status.get": lambda command: {"state": "idle", "outbox": {"depth": 0}},
+                "selftest.run": failing}
+    runner = JobRunner(keyring, store, Policy(Audience(DEVICE), 120.0, 65536), handlers,
+                       clock=lambda: NOW)
+    progress: list[dict[str, Any]] = []
+
+    def sign(name: str, aud: str = DEVICE, jti: str | None = None) -> bytes:
+        return sign_command(operator_key, "ops-admin-2026", aud, name, now_s=NOW,
+                            jti=jti).encode()
+
+    ok = sign("status.get")
+    replies = [
+        runner.process(ok, progress.append),
+        runner.process(ok),  # replayed
+        runner.process(sign("status.get", aud="kiosk-99")),  # wrong audience
+        runner.process(sign("selftest.run"), progress.append),  # handler fails
+        runner.process(sign("outbox.flush")),  # no handler here
+        runner.process(b"not.a.token"),
+    ]
+    statuses = [r["status"] for r in replies]
+    assert statuses == ["SUCCEEDED", "REJECTED", "REJECTED", "FAILED", "FAILED", "REJECTED"]
+    store.claim("interrupted-job-1", "config.set", NOW + 300, NOW)
+    assert runner.recover() == ["interrupted-job-1"]
+    stored = [store.get("interrupted-job-1"), store.get(replies[0]["jti"])]
+    for reply in [*replies, *progress, *stored]:
+        check(schemas, registry, "job-reply.schema.json", json.loads(json.dumps(reply)))
+    store.close()
+
+
+# ---------------------------------------------------------------------------- key files
+def test_operators_file_validates(
+    operator_key: OKPKey, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    other = OKPKey.generate_key("Ed25519")
+    document = {"operators": [
+        operator_entry("ops-admin-2026", operator_key.as_dict(private=False), ["admin"]),
+        {**operator_entry("ops-view-2025", other.as_dict(private=False), ["viewer"]),
+         "not_after": "2026-12-31T23:59:59+00:00", "revoked": True},
+    ]}
+    Keyring.from_data(document)
+    check(schemas, registry, "operators.schema.json", document)
+    leaked = {"operators": [{**document["operators"][0],
+                             "jwk": operator_key.as_dict(private=True)}]}
+    assert refused(schemas, registry, "operators.schema.json", leaked)
+
+
+def test_device_registry_validates(
+    tmp_path: Path, schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    made = identity.provision(tmp_path / "creds", DEVICE)
+    jwk = json.loads(made.public_jwk.read_text(encoding="utf-8"))
+    path = tmp_path / "devices.json"
+    identity.register_device(path, DEVICE, jwk)
+    assert DEVICE in identity.load_registry(path)
+    check(schemas, registry, "device-registry.schema.json",
+          json.loads(path.read_text(encoding="utf-8")))
