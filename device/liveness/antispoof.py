@@ -2,9 +2,9 @@
 
 The default build ships no such model. An operator who installs one lists it in
 models/manifest.json with task "antispoof", its input ("shape" [1, H, W, 3], "colour" RGB,
-"normalisation" "x/255" or "x/127.5-1") and a "threshold": the minimum live score (the model's
-last output value, a probability of a bona fide face) that passes. The file's sha256 is verified
-before load like every model.
+"normalisation" "x/255" or "x/127.5-1"), an "output" type ("live_probability", the default, or
+"spoof_probability": the model's last output value) and a "threshold": the minimum live score
+that passes. The file's sha256 is verified before load like every model.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from device.vision.types import Box
 
 Image = npt.NDArray[np.uint8]
 TASK = "antispoof"
+OUTPUT_TYPES = ("live_probability", "spoof_probability")
 
 
 class AntispoofModel:
@@ -38,6 +39,10 @@ class AntispoofModel:
         self.size = (int(shape[2]), int(shape[1]))
         self.threshold = float(entry.threshold)
         self._symmetric = "127.5" in str(entry.raw.get("input", {}).get("normalisation", ""))
+        output = entry.raw.get("output", "live_probability")
+        if output not in OUTPUT_TYPES:
+            raise ModelError(f"{entry.name}: antispoof output must be one of {OUTPUT_TYPES}")
+        self._inverted = output == "spoof_probability"
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, num_threads: int = 1) -> AntispoofModel | None:
@@ -57,7 +62,8 @@ class AntispoofModel:
         crop = cv2.resize(rgb[y0:y1, x0:x1], self.size).astype(np.float32)
         crop = crop / 127.5 - 1.0 if self._symmetric else crop / 255.0
         output = self._model.invoke(crop[None])[0]
-        return float(np.asarray(output, dtype=np.float64).ravel()[-1])
+        value = float(np.asarray(output, dtype=np.float64).ravel()[-1])
+        return 1.0 - value if self._inverted else value
 
 
 def selftest_report(models_dir: Path) -> dict[str, object]:

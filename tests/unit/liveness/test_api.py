@@ -75,7 +75,7 @@ def test_smoke_one_session_per_type() -> None:
     )
     sessions = (("bona_fide", 11), ("photo", 12), ("screen", 13), ("replay", 14), ("cutout", 15))
     chunk = Chunk(sessions, str(ROOT / "models"), str(lfw) if lfw.is_dir() else None, 12,
-                  EVAL.model_dump())  # fmt: skip
+                  settings.model_dump())  # fmt: skip
     part = run_chunk(chunk)
     result = report(part["rows"], 0.0, settings)
     assert result["caveat"] == CAVEAT and "SYNTHETIC" in CAVEAT
