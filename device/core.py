@@ -19,7 +19,6 @@ from device.events import (
     FrameArrived,
     WorkerInput,
 )
-from device.redact import mask_id
 
 log = logging.getLogger(__name__)
 
@@ -42,44 +41,6 @@ class Handler(Protocol):
     def state(self) -> str: ...
 
 
-class LoggingHandler:
-    """A handler that only reports what arrives (card reads masked, frame rate): the bare daemon."""
-
-    def __init__(self, report_every_s: float = 5.0) -> None:
-        self._report_every_s = report_every_s
-        self._frames = 0
-        self._last_report = time.monotonic()
-        self._state = "idle"
-
-    def on_card(self, card: Any, now_s: float) -> None:
-        self._state = "identified"
-        log.info("card read: %s", mask_id(str(getattr(card, "id_number", ""))))
-
-    def on_card_removed(self, now_s: float) -> None:
-        self._state = "idle"
-        log.info("card removed")
-
-    def on_card_refused(self, reason: str, now_s: float) -> None:
-        log.info("card refused: %s", reason)
-
-    def on_frame(self, event: FrameArrived, now_s: float) -> None:
-        self._frames += 1
-
-    def on_worker_input(self, event: WorkerInput, now_s: float) -> None:
-        log.info("worker input for %s", mask_id(event.id_number))
-
-    def on_tick(self, now_s: float) -> None:
-        elapsed = now_s - self._last_report
-        if elapsed >= self._report_every_s:
-            log.info("frames arriving: %d in %.1f s (%.1f fps)", self._frames, elapsed,
-                     self._frames / elapsed)
-            self._frames = 0
-            self._last_report = now_s
-
-    def state(self) -> str:
-        return self._state
-
-
 class CoreLoop:
     """Takes events off the bus and hands them to the handler, one at a time, on one thread."""
 
@@ -89,6 +50,7 @@ class CoreLoop:
         handler: Handler,
         beat: Callable[[], None] = lambda: None,
         tick_s: float = 0.1,
+        report_every_s: float = 5.0,
     ) -> None:
         self.bus = bus
         self.handler = handler
@@ -97,6 +59,9 @@ class CoreLoop:
         self.stop_requested = threading.Event()
         self.failures: list[str] = []
         self._hang: tuple[float, float] | None = None
+        self._report_every_s = report_every_s
+        self._frames = 0
+        self._last_report = time.monotonic()
 
     def hang_once(self, after_s: float, for_s: float) -> None:
         """Testing aid for the systemd watchdog: block the loop once, after_s after run()."""
@@ -119,12 +84,23 @@ class CoreLoop:
                 self._dispatch(event, now)
             self.handler.on_tick(now)
             self._beat()
+            self._report(now)
+
+    def _report(self, now: float) -> None:
+        elapsed = now - self._last_report
+        if elapsed >= self._report_every_s:
+            log.info("frames arriving: %d in %.1f s (%.1f fps), %d dropped, state %s",
+                     self._frames, elapsed, self._frames / elapsed, self.bus.frames_dropped,
+                     self.handler.state())
+            self._frames = 0
+            self._last_report = now
 
     def stop(self) -> None:
         self.stop_requested.set()
 
     def _dispatch(self, event: Event, now: float) -> None:
         if isinstance(event, FrameArrived):
+            self._frames += 1
             self.handler.on_frame(event, now)
         elif isinstance(event, CardInserted):
             self.handler.on_card(event.card, now)

@@ -13,13 +13,9 @@ from typing import Any, Protocol
 
 from device.camera import open_camera
 from device.camera.pump import CameraPump
-from device.cardreader.bus import bus_sink
-from device.cardreader.reader import CardReader
 from device.config import Config
-from device.core import CoreLoop, Handler, LoggingHandler
+from device.core import CoreLoop
 from device.events import ComponentFailed, EventBus
-from device.health import Watchdog
-from device.sdnotify import Notifier as SdNotifier
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +58,30 @@ class Daemon:
     notifier: Notifier = field(default_factory=NullNotifier)
     on_started: list[Callable[[], None]] = field(default_factory=list)
     started: list[tuple[str, Component]] = field(default_factory=list)
+    restart_requested: bool = False
 
     def add(self, name: str, component: Component) -> None:
         self.components.append((name, component))
+
+    def component(self, name: str) -> Component:
+        return dict(self.components)[name]
+
+    def replace(self, name: str, component: Component) -> None:
+        """Stop the running component `name` and start `component` in its place (on the core
+        loop). If the new one fails to start, it is left out and the error propagates: the
+        caller restores the previous configuration."""
+        index = next(i for i, (n, _) in enumerate(self.components) if n == name)
+        old = self.components[index][1]
+        old.stop()
+        self.started = [(n, c) for n, c in self.started if n != name]
+        self.components[index] = (name, component)
+        component.start()
+        self.started.append((name, component))
+
+    def request_restart(self) -> None:
+        """End the core loop; `faceterm run` then re-executes itself (systemd keeps the PID)."""
+        self.restart_requested = True
+        self.loop.stop()
 
     def status(self) -> dict[str, Any]:
         report: dict[str, Any] = {"state": self.loop.handler.state(), "bus": self.bus.status()}
@@ -122,18 +139,3 @@ def camera_component(config: Config, bus: EventBus) -> CameraPump:
         on_failure=lambda error: bus.post(ComponentFailed("camera", error)),
         capture_timeout_s=config.camera.capture_timeout_s,
     )
-
-
-def build(config: Config, handler: Handler | None = None) -> Daemon:
-    """Wire the daemon from configuration (no component is started here)."""
-    bus = EventBus(config.device.event_queue_size)
-    core_handler = handler or LoggingHandler()
-    notifier = SdNotifier()
-    watchdog = Watchdog(notifier, notifier.watchdog_interval_s(),
-                        describe=lambda: f"ready: {core_handler.state()}")
-    loop = CoreLoop(bus, core_handler, beat=watchdog.beat)
-    daemon = Daemon(config=config, bus=bus, loop=loop, notifier=notifier)
-    daemon.add("cardreader", CardReader(config.cardreader, bus_sink(bus)))
-    daemon.add("camera", camera_component(config, bus))
-    daemon.add("watchdog", watchdog)  # last: starts just before READY=1, stops first
-    return daemon

@@ -1,15 +1,21 @@
-"""`faceterm run`: start the daemon with the configured hardware (or its simulators)."""
+"""`faceterm run`: start the verification daemon with the configured hardware (or simulators)."""
 
 from __future__ import annotations
 
 import argparse
 import faulthandler
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from device import daemon
+from device.compose import Kiosk
 from device.config import load
+from device.errors import FacetermError
+from device.fleet.configstore import ConfigStore, Probation
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -24,9 +30,29 @@ def register(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     faulthandler.enable()  # a watchdog SIGABRT leaves every thread's stack in the journal
-    config = load(Path(args.config))
-    logging.getLogger().setLevel(config.device.log_level if not args.verbose else logging.DEBUG)
-    built = daemon.build(config)
+    path = Path(args.config)
+    try:
+        code, restart = _run_once(args, path)
+    except FacetermError as exc:
+        probation = Probation(ConfigStore(path))
+        if not probation.pending:
+            raise
+        log.error("start-up failed with the new configuration (%s): rolling back", exc)
+        probation.failed()
+        code, restart = 0, True
+    if restart:
+        log.info("restarting")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "device", *sys.argv[1:]])
+    return code
+
+
+def _run_once(args: argparse.Namespace, path: Path) -> tuple[int, bool]:
+    config = load(path)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.device.log_level)
+    daemon = Kiosk(config, path).build()
     if args.debug_hang_after is not None:
-        built.loop.hang_once(args.debug_hang_after, args.debug_hang_for)
-    return built.run(args.duration)
+        daemon.loop.hang_once(args.debug_hang_after, args.debug_hang_for)
+    code = daemon.run(args.duration)
+    return code, daemon.restart_requested

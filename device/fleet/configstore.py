@@ -84,3 +84,26 @@ class ConfigStore:
         if not self.previous.exists():
             raise ConfigError(f"{self.previous}: no previous configuration to roll back to")
         write_atomically(self.path, self.previous.read_text(encoding="utf-8"))
+
+
+class Probation:
+    """A configuration written by config.set stays on probation (a marker file beside it) until
+    the device has proved itself with it; otherwise the previous file is restored."""
+
+    def __init__(self, store: ConfigStore) -> None:
+        self.marker = store.path.with_name(store.path.name + ".pending")
+        self.store = store
+
+    @property
+    def pending(self) -> bool:
+        return self.marker.exists()
+
+    def begin(self) -> None:
+        write_atomically(self.marker, "config.set awaiting its health check\n")
+
+    def passed(self) -> None:
+        self.marker.unlink(missing_ok=True)
+
+    def failed(self) -> None:
+        self.store.rollback()
+        self.marker.unlink(missing_ok=True)

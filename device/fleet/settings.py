@@ -13,3 +13,6 @@ class FleetSettings(Section):
     groups: list[str] = Field(default_factory=list)
     clock_skew_s: float = Field(120.0, ge=0, le=3600)
     max_payload_bytes: int = Field(65536, ge=1024, le=16 * 1024 * 1024)
+    config_probation_s: float = Field(60.0, gt=0, le=3600)
+    core_call_timeout_s: float = Field(30.0, gt=0, le=600)
+    job_queue_size: int = Field(16, ge=1, le=1024)

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.support.kiosk import kiosk_config
+
 CARD = {
     "name": "张测试", "sex_code": "1", "nation_code": "01", "birth_date": "19500101",
     "address": "测试地址", "id_number": "110101195001010017", "authority": "测试分局",
@@ -29,13 +31,10 @@ def config_file(tmp_path: Path) -> Path:
     script = tmp_path / "cards.json"
     script.write_text(json.dumps({"repeat": True, "steps": [{"absent_s": 0.3},
                                                              {"card": CARD, "present_s": 30}]}))
-    config = tmp_path / "faceterm.toml"
-    config.write_text(
-        f'[device]\nid = "kiosk-test"\nstate_dir = "{tmp_path / "state"}"\n'
-        f'[cardreader]\ntype = "sim"\nsim_script = "{script}"\n'
-        f'[camera]\ntype = "replay"\nreplay_path = "{frames}"\nfps = 20\n'
-    )
-    return config
+    return kiosk_config(tmp_path, "kiosk-test", {
+        "cardreader": {"type": "sim", "sim_script": str(script)},
+        "camera": {"type": "replay", "replay_path": str(frames), "fps": 20.0},
+    })
 
 
 def start(config: Path, *extra: str) -> subprocess.Popen[str]:
@@ -49,7 +48,7 @@ def test_runs_for_a_duration_reads_the_card_masked_and_counts_frames(config_file
     proc = start(config_file, "--duration", "6")
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    assert "card read: 1101**********0017" in out
+    assert "card 1101**********0017 read" in out
     assert "110101195001010017" not in out
     assert "frames arriving:" in out
     assert "faceterm stopped" in out

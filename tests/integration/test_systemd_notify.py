@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.kiosk import kiosk_config
+
 REPO = Path(__file__).resolve().parents[2]
 WATCHDOG_S = 1.0
 HANG_AFTER_S = 1.5
@@ -126,13 +128,11 @@ def daemon_config(folder: Path) -> Path:
     """The bare daemon: simulated reader with no card, replay camera, state in folder."""
     cards = folder / "cards.json"
     cards.write_text('{"repeat": true, "steps": [{"absent_s": 1.0}]}', encoding="utf-8")
-    config = folder / "faceterm.toml"
-    config.write_text(
-        f'[device]\nid = "kiosk-notify"\nstate_dir = "{folder / "state"}"\n'
-        f'[cardreader]\ntype = "sim"\nsim_script = "{cards}"\n'
-        f'[camera]\ntype = "replay"\nreplay_path = "{REPO}/models/golden"\nfps = 5\n'
-        "[ui]\nenabled = false\n", encoding="utf-8")
-    return config
+    return kiosk_config(folder, "kiosk-notify", {
+        "cardreader": {"type": "sim", "sim_script": str(cards)},
+        "camera": {"type": "replay", "replay_path": f"{REPO}/models/golden", "fps": 5.0},
+        "ui": {"enabled": False},
+    })
 
 
 def command(folder: Path) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,15 @@ import numpy as np
 import pytest
 from joserfc import jws
 from joserfc.jwk import OKPKey
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from device.config import Config
 from device.errors import CommandRejected
 from device.fleet import sealed
 from device.fleet.auth import Audience, verify, verify_artifact
+from device.fleet.channel import FleetChannel
+from device.fleet.client import verify_reply
 from device.fleet.commands import parse_params
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import Keyring, operator_entry
@@ -27,6 +32,7 @@ from device.fleet.sign import sign_artifact, sign_command
 from device.match.keys import subject_hash
 from device.publish import envelope, identity
 from device.publish.publisher import Publisher
+from device.publish.topics import Topics
 from device.session import machine as m
 from device.session.capture import Candidate, CaptureWindow
 from device.session.record import Outcome, build_record, personal_data
@@ -388,6 +394,48 @@ def test_job_replies_validate(
     for reply in [*replies, *progress, *stored]:
         check(schemas, registry, "job-reply.schema.json", json.loads(json.dumps(reply)))
     store.close()
+
+
+def test_signed_replies_on_the_channel_validate(
+    tmp_path: Path, operator_key: OKPKey, keyring: Keyring,
+    schemas: dict[str, dict[str, Any]], registry: Any,
+) -> None:
+    device_key = OKPKey.generate_key("Ed25519")
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    store.open()
+    runner = JobRunner(keyring, store, Policy(Audience(DEVICE), 120.0, 65536),
+                       {"status.get": lambda command: {"state": "idle"}})
+    topics = Topics("faceterm/v1", "district-7", DEVICE)
+    sent: list[tuple[str, bytes, Any]] = []
+
+    def send(topic: str, payload: bytes, qos: int, retain: bool, props: Any) -> None:
+        assert qos == 1 and not retain
+        sent.append((topic, payload, props))
+
+    channel = FleetChannel(runner, send, topics, device_key, queue_size=1)
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.ResponseTopic = f"{topics.base}/reply/s1"
+    props.CorrelationData = b"kiosk-07:s1"
+    token = sign_command(operator_key, "ops-admin-2026", DEVICE, "status.get").encode()
+    channel.on_command(f"{topics.base}/cmd/status.get", token, props)
+    channel.on_command(f"{topics.base}/cmd/status.get", token, props)  # queue full: busy
+    channel.start()
+    deadline = time.monotonic() + 5.0
+    while len(sent) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    channel.stop()
+    store.close()
+    statuses = []
+    for topic, payload, out in sent:
+        assert topic == f"{topics.base}/reply/s1"
+        assert out.CorrelationData == b"kiosk-07:s1"
+        compact = jws.extract_compact(payload)
+        check(schemas, registry, "reply-header.schema.json", dict(compact.protected))
+        check(schemas, registry, "reply-claims.schema.json", json.loads(compact.payload))
+        device, reply = verify_reply(payload, {DEVICE: device_key})
+        assert device == DEVICE
+        statuses.append(reply["status"])
+    assert statuses == ["REJECTED", "IN_PROGRESS", "SUCCEEDED"]
 
 
 # ---------------------------------------------------------------------------- key files
