@@ -57,6 +57,11 @@ class Kiosk:
         effective = with_models_dir(config, models_dir or self.slots.active_dir())
         return build_runner(effective, on_view=self.publish_view, on_record=self.record)
 
+    def report_models(self, runner: SessionRunner) -> None:
+        """Telemetry names the models in use (name@sha256 prefix)."""
+        models = {**runner.analyzer.model_ids, "embed": runner.embedder.model_id}
+        self.publisher.telemetry.models = models
+
     def record(self, record: dict[str, Any], personal: dict[str, str]) -> None:
         """Durably store a decision before the person is told it was recorded."""
         result_id = self.publisher.submit(record, personal)
@@ -65,7 +70,9 @@ class Kiosk:
     def build(self) -> Daemon:
         config = self.config
         preview: Callable[[Any], None] = self.ui.set_preview if self.ui else lambda frame: None
-        self.handler = KioskHandler(self.new_runner(config), self.publish_view, preview)
+        runner = self.new_runner(config)
+        self.handler = KioskHandler(runner, self.publish_view, preview, self.report_models)
+        self.report_models(runner)
         notifier = Notifier()
         handler = self.handler
         watchdog = Watchdog(notifier, notifier.watchdog_interval_s(),

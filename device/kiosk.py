@@ -24,8 +24,10 @@ class KioskHandler:
         runner: SessionRunner,
         publish_view: Callable[[Mapping[str, Any]], object] = lambda view: None,
         preview: Callable[[Frame | None], None] = lambda frame: None,
+        on_swap: Callable[[SessionRunner], None] = lambda runner: None,
     ) -> None:
         self._core = CoreHandler(runner)
+        self._on_swap = on_swap
         self._publish_view = publish_view
         self._preview = preview
         self._pending: SessionRunner | None = None
@@ -46,6 +48,7 @@ class KioskHandler:
             self._core = CoreHandler(self._pending)
             self._pending = None
             self.swaps += 1
+            self._on_swap(self._core.runner)
             log.info("session settings or models replaced")
 
     def on_card(self, card: Any, now_s: float) -> None:

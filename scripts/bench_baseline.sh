@@ -9,8 +9,9 @@
 #   BENCH_PAIRS=200        pairs timed per side (plus the astronaut image)
 #   BENCH_FACETERM_LFW=    a `faceterm eval lfw` report.json to take faceterm's accuracy from
 #                          (default: run `faceterm eval lfw --threads 1` into reports/baseline/
-#                          faceterm_lfw when missing or older than models/manifest.json)
-#   BENCH_FORCE=1          measure again even if reports/baseline.json is newer than its inputs
+#                          faceterm_lfw when missing or when a model file's sha256 changed)
+#   BENCH_FORCE=1          measure again even if reports/baseline.json is up to date (newer
+#                          than these scripts, and made with the same model files)
 #   LFW_DIR=../shared/data/lfw-dev
 #
 # .venv-bench is a bench-only venv (gitignored, never a run-time dependency). The 68-point shape
@@ -26,6 +27,7 @@ STAMP="$BENCH_VENV/.installed-v1"
 LFW_DIR="${LFW_DIR:-../shared/data/lfw-dev}"
 BENCH_PAIRS="${BENCH_PAIRS:-200}"
 FACETERM_LFW=""
+MODELS_KEY=""
 OUT=reports/baseline
 
 # One thread everywhere: the comparison is per-verification compute on one core.
@@ -60,20 +62,31 @@ shutil.copy(src, sys.argv[1])' "$OUT/astronaut.png"
     fi
 }
 
+models_key() {
+    # The sha256 of every model file the manifest lists: results stay valid while these do
+    # (the manifest's own mtime changes whenever measured figures are written into it).
+    .venv/bin/python -c 'import json, sys
+print(" ".join(sorted(m["sha256"] for m in json.load(open(sys.argv[1]))["models"])))' \
+        models/manifest.json | sha256sum | cut -d" " -f1
+}
+
 faceterm_lfw() {
-    # faceterm's own accuracy from its own command, on one thread, redone when the models change.
-    local report="$OUT/faceterm_lfw/report.json"
+    # faceterm's own accuracy from its own command, on one thread, redone when a model changes.
+    local report="$OUT/faceterm_lfw/report.json" key="$OUT/faceterm_lfw/models.sha256"
     if [ -n "${BENCH_FACETERM_LFW:-}" ]; then
         FACETERM_LFW="$BENCH_FACETERM_LFW"
         return 0
     fi
     FACETERM_LFW="$report"
-    if [ ! -f "$report" ] || [ models/manifest.json -nt "$report" ]; then
-        echo "bench_baseline: faceterm eval lfw (3,811 images, ~4 min on one thread)"
-        .venv/bin/faceterm eval lfw --data "$LFW_DIR" --threads 1 --no-progress \
-            --out "$OUT/faceterm_lfw" >"$OUT/faceterm_lfw.log" 2>&1 ||
-            echo "bench_baseline: faceterm eval lfw failed (see $OUT/faceterm_lfw.log);" \
-                "bench_faceterm_verify.py computes the same evaluation itself" >&2
+    [ -f "$report" ] && [ "$(cat "$key" 2>/dev/null)" = "$MODELS_KEY" ] && return 0
+    echo "bench_baseline: faceterm eval lfw (3,811 images, ~1.5 min on one thread)"
+    if .venv/bin/faceterm eval lfw --data "$LFW_DIR" --threads 1 --no-progress \
+        --out "$OUT/faceterm_lfw" >"$OUT/faceterm_lfw.log" 2>&1; then
+        echo "$MODELS_KEY" >"$key"
+    else
+        echo "bench_baseline: faceterm eval lfw failed (see $OUT/faceterm_lfw.log);" \
+            "bench_faceterm_verify.py runs the same evaluation itself" >&2
+        rm -f "$report"
     fi
 }
 
@@ -81,9 +94,10 @@ up_to_date() {
     # A report newer than every input is kept (BENCH_FORCE=1 measures again).
     [ "${BENCH_FORCE:-0}" = 1 ] && return 1
     [ -f reports/baseline.json ] || return 1
+    [ "$(cat "$OUT/models.sha256" 2>/dev/null)" = "$MODELS_KEY" ] || return 1
     local input
     for input in scripts/bench_baseline.sh scripts/bench_baseline.py \
-        scripts/bench_faceterm_verify.py models/manifest.json "$STAMP"; do
+        scripts/bench_faceterm_verify.py "$STAMP"; do
         [ "$input" -nt reports/baseline.json ] && return 1
     done
     return 0
@@ -94,6 +108,7 @@ main() {
     test -f "$LFW_DIR/pairs.txt" || { echo "bench_baseline: no $LFW_DIR/pairs.txt" >&2; exit 1; }
     setup_bench_venv
     [ "${1:-}" = setup ] && return 0
+    MODELS_KEY="$(models_key)"
     if up_to_date; then
         echo "bench_baseline: reports/baseline.json is up to date (BENCH_FORCE=1 to measure again)"
         cat reports/baseline.md
@@ -108,6 +123,7 @@ main() {
     .venv/bin/python scripts/bench_faceterm_verify.py --data "$LFW_DIR" --pairs "$BENCH_PAIRS" \
         --astronaut "$OUT/astronaut.png" --out "$OUT" --faceterm-lfw "$FACETERM_LFW" \
         --baseline "$OUT/face_recognition.json" --report reports/baseline.json
+    echo "$MODELS_KEY" >"$OUT/models.sha256"
 }
 
 main "$@"

@@ -1,0 +1,166 @@
+"""Fleet commands over a real mosquitto (TLS, client certificates, ACLs) to a full kiosk daemon:
+every attack is REJECTED with its reason and changes nothing; replays are refused even after a
+restart; config.set that breaks the camera is rolled back and the device stays online."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from joserfc import jws
+from joserfc.jwk import OKPKey
+
+from device.demo.broker import Mosquitto
+from device.demo.site import Site
+from device.fleet.client import FleetClient
+from device.fleet.keyring import operator_entry
+from device.fleet.sign import sign_command
+from tests.integration.fleet_support import (
+    RunningKiosk,
+    ask,
+    fleet_client,
+    kiosk_sections,
+    signed,
+    site_and_broker,
+)
+
+pytestmark = pytest.mark.broker
+DEVICE = "kiosk-fleet-1"
+ROGUE = OKPKey.generate_key("Ed25519")
+REVOKED = OKPKey.generate_key("Ed25519")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Mosquitto, Path]]:
+    folder = tmp_path_factory.mktemp("fleet")
+    with site_and_broker(folder) as (site, broker):
+        config = site.provision_kiosk(DEVICE, broker.port, kiosk_sections(folder))
+        operators = config.parent / "operators.json"
+        data = json.loads(operators.read_text())
+        data["operators"].append({**operator_entry("retired-1", REVOKED.as_dict(private=False),
+                                                   ["admin"]), "revoked": True})
+        operators.write_text(json.dumps(data))
+        yield site, broker, config
+
+
+@pytest.fixture(scope="module")
+def kiosk(world: tuple[Site, Mosquitto, Path]) -> Iterator[RunningKiosk]:
+    running = RunningKiosk(world[2]).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def client(world: tuple[Site, Mosquitto, Path]) -> Iterator[FleetClient]:
+    fleet = fleet_client(world[0], world[1])
+    yield fleet
+    fleet.close()
+
+
+def not_json(site: Site) -> str:
+    return jws.serialize_compact({"alg": "Ed25519", "kid": site.operator_kid}, b"{nope",
+                                 site.operator(), ["Ed25519"])
+
+
+ATTACKS: list[tuple[str, Callable[[Site], str], str]] = [
+    ("unsigned", lambda s: signed(s, DEVICE, "thresholds.set", {"match_threshold": 0.9})
+     .rsplit(".", 1)[0] + ".", "bad_signature"),
+    ("wrong key", lambda s: sign_command(ROGUE, s.operator_kid, DEVICE, "thresholds.set",
+                                         {"match_threshold": 0.9}), "bad_signature"),
+    ("revoked key", lambda s: sign_command(REVOKED, "retired-1", DEVICE, "thresholds.set",
+                                           {"match_threshold": 0.9}), "revoked_key"),
+    ("expired", lambda s: signed(s, DEVICE, "thresholds.set", {"match_threshold": 0.9},
+                                 ttl_s=60, now_s=time.time() - 3600), "expired"),
+    ("not yet valid", lambda s: signed(s, DEVICE, "thresholds.set", {"match_threshold": 0.9},
+                                       now_s=time.time() + 3600), "not_yet_valid"),
+    ("wrong audience", lambda s: signed(s, "kiosk-other", "thresholds.set",
+                                        {"match_threshold": 0.9}), "wrong_audience"),
+    ("malformed JSON", not_json, "malformed"),
+    ("not a JWS", lambda s: "garbage", "malformed"),
+    ("oversize", lambda s: signed(s, DEVICE, "logs.tail", {"pad": "x" * 70_000}), "oversize"),
+    ("unknown command", lambda s: signed(s, DEVICE, "shell.exec", {"cmd": "id"}),
+     "unknown_command"),
+    ("invalid params", lambda s: signed(s, DEVICE, "thresholds.set", {"match_threshold": 3}),
+     "invalid_params"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "reason"), ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_attack_is_rejected_and_changes_nothing(
+    name: str, make: Callable[[Site], str], reason: str, world: tuple[Site, Mosquitto, Path],
+    kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site, _, config_path = world
+    before = config_path.read_bytes()
+    assert kiosk.kiosk is not None
+    threshold = kiosk.kiosk.config.session.match_threshold
+    reply = ask(client, DEVICE, make(site))
+    assert reply["status"] == "REJECTED"
+    assert reply["reason"] == reason
+    assert config_path.read_bytes() == before
+    assert kiosk.kiosk.config.session.match_threshold == threshold
+
+
+def test_replayed_command_is_refused_also_after_a_restart(
+    world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site, _, config_path = world
+    token = signed(site, DEVICE, "thresholds.set", {"match_threshold": 0.37})
+    first = ask(client, DEVICE, token)
+    assert first["status"] == "SUCCEEDED", first
+    assert "match_threshold = 0.37" in config_path.read_text()
+    again = ask(client, DEVICE, token)
+    assert (again["status"], again["reason"]) == ("REJECTED", "replayed")
+    assert again["original"]["status"] == "SUCCEEDED"
+    kiosk.stop()
+    kiosk.start()
+    after_restart = ask(client, DEVICE, token)
+    assert (after_restart["status"], after_restart["reason"]) == ("REJECTED", "replayed")
+    assert kiosk.kiosk is not None
+    assert kiosk.kiosk.config.session.match_threshold == 0.37
+
+
+def test_config_set_that_breaks_the_camera_is_rolled_back(
+    world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site, _, config_path = world
+    before = config_path.read_text()
+    reply = ask(client, DEVICE, signed(site, DEVICE, "config.set", {
+        "changes": {"camera": {"replay_path": "/nonexistent/camera"}}}))
+    assert (reply["status"], reply["reason"]) == ("FAILED", "rolled_back"), reply
+    assert config_path.read_text() == before
+    assert kiosk.kiosk is not None and kiosk.daemon is not None
+    frames = kiosk.daemon.status()["camera"]["frames"]
+    time.sleep(1.5)
+    assert kiosk.daemon.status()["camera"]["frames"] > frames  # the old camera runs again
+    status = ask(client, DEVICE, signed(site, DEVICE, "status.get"))
+    assert status["status"] == "SUCCEEDED"
+    assert status["result"]["publisher"]["connected"] is True
+
+
+def test_config_set_refuses_an_invalid_value_before_writing(
+    world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site, _, config_path = world
+    before = config_path.read_bytes()
+    reply = ask(client, DEVICE, signed(site, DEVICE, "config.set", {
+        "changes": {"session": {"max_attempts": 99}}}))
+    assert (reply["status"], reply["reason"]) == ("FAILED", "invalid_config")
+    assert "session.max_attempts" in reply["result"]["detail"]
+    assert config_path.read_bytes() == before
+
+
+def test_status_logs_and_selftest(
+    world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site = world[0]
+    logs = ask(client, DEVICE, signed(site, DEVICE, "logs.tail", {"lines": 20}))
+    assert logs["status"] == "SUCCEEDED" and logs["result"]["lines"]
+    test = ask(client, DEVICE, signed(site, DEVICE, "selftest.run"), timeout_s=60)
+    assert test["status"] == "SUCCEEDED", test
+    names = {check["name"] for check in test["result"]["checks"]}
+    assert {"models", "camera", "cardreader", "broker", "clock", "disk"} <= names
+    assert client.collected.bad_signatures == 0
