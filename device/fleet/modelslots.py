@@ -50,6 +50,9 @@ class ModelSlots:
         for other in current.entries:
             if other.name != name:
                 _link_or_copy(current.directory / other.file, slot / other.file)
+        golden = current.directory / "golden"  # the self-test's reference images
+        if golden.is_dir():
+            shutil.copytree(golden, slot / "golden", copy_function=_link_or_copy)
         new_file = f"{name}-{sha256[:12]}.tflite"
         shutil.copyfile(artifact, slot / new_file)
         entry.update({"file": new_file, "sha256": sha256, "source": {"package": "bureau update"}})
@@ -73,7 +76,7 @@ class ModelSlots:
             self.switch(previous)
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
     try:
         os.link(source, target)
     except OSError:

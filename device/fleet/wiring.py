@@ -14,7 +14,7 @@ from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
 from device.config import Config
 from device.daemon import Daemon, camera_component
-from device.errors import CameraError, CommandRejected
+from device.errors import CameraError, CommandRejected, FacetermError
 from device.events import Call
 from device.fleet.auth import Audience
 from device.fleet.channel import FleetChannel
@@ -54,17 +54,25 @@ def apply_config(kiosk: Kiosk, daemon: Daemon, new: Config) -> dict[str, Any]:
     """On the core loop: restart what changed, or swap the session; say if a restart is due."""
     old = kiosk.config
     changed = {name for name in Config.model_fields if getattr(new, name) != getattr(old, name)}
-    if "camera" in changed:
-        pump = camera_component(new, kiosk.bus)
-        daemon.replace("camera", pump)
-        _wait_for_frames(pump, new.camera.capture_timeout_s + 1.0)
-    if "cardreader" in changed:
-        daemon.replace("cardreader", CardReader(new.cardreader, bus_sink(kiosk.bus)))
-    if changed & {"session", "liveness", "vision"} and kiosk.handler is not None:
-        kiosk.handler.replace_runner(kiosk.new_runner(new))
+    try:
+        _apply_sections(kiosk, daemon, new, changed)
+    except (FacetermError, OSError):
+        _apply_sections(kiosk, daemon, old, changed & {"camera", "cardreader"})
+        raise
     kiosk.config = new
     daemon.config = new
     return {"changed": sorted(changed), "restart_required": bool(changed - LIVE_SECTIONS)}
+
+
+def _apply_sections(kiosk: Kiosk, daemon: Daemon, config: Config, changed: set[str]) -> None:
+    if "camera" in changed:
+        pump = camera_component(config, kiosk.bus)
+        daemon.replace("camera", pump)
+        _wait_for_frames(pump, config.camera.capture_timeout_s + 1.0)
+    if "cardreader" in changed:
+        daemon.replace("cardreader", CardReader(config.cardreader, bus_sink(kiosk.bus)))
+    if changed & {"session", "liveness", "vision"} and kiosk.handler is not None:
+        kiosk.handler.replace_runner(kiosk.new_runner(config))
 
 
 def _wait_for_frames(pump: Any, timeout_s: float) -> None:

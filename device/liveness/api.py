@@ -93,7 +93,8 @@ class LivenessProbe:
         self._reset(now_s)
         flash_s = len(self.colours) * s.flash_step_s
         self._phase_end_s = now_s + max(s.baseline_s, flash_s)
-        self._tracker = ChallengeTracker(self.actions, s, now_s)
+        holds = [float(self.rng.uniform(s.hold_min_s, s.hold_max_s)) for _ in self.actions]
+        self._tracker = ChallengeTracker(self.actions, s, now_s, holds)
 
     def flash_colour(self, now_s: float) -> RGB | None:
         """The colour the screen shows at now_s (None outside the flash phase)."""
@@ -113,6 +114,9 @@ class LivenessProbe:
         action = self._tracker.current_action()
         if action is None:
             return None
+        if self._tracker.holding(now_s):
+            left = max(0.0, self._tracker.state.window_start_s - now_s)
+            return Prompt("liveness_hold_still", left, None, self._tracker.state.index + 1, total)
         code = "liveness_face_front" if self._tracker.peaked else action_prompt(action)
         countdown = max(0.0, self._tracker.deadline_s() - now_s)
         return Prompt(code, countdown, None, self._tracker.state.index + 1, total)
@@ -183,7 +187,7 @@ class LivenessProbe:
     def _settle(self, now_s: float) -> None:
         state = self._tracker.state
         if state.status in ("passed", "failed", "timeout") or self._continuity in (
-            policy.SPOOF_CONTINUITY | {"face_lost"}
+            policy.SPOOF_CONTINUITY | {"face_lost", "track_broken"}
         ):
             self._verdict = self._build(state.status, state.reason, final=True)
 

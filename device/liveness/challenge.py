@@ -2,9 +2,10 @@
 
 Pure logic over FaceMeasures and times. The person's neutral face is measured first (median over
 the baseline phase); every action is a relative change from it. Each step's window opens when the
-previous step has been done and the face returned to neutral, and closes `action_timeout_s` later.
-A different deliberate action (a turn, nod or mouth opening that was not asked for) or an answer
-faster than a human can react fails the challenge: a recorded video answers some other sequence.
+previous step has been done, the face returned to neutral and a random hold has passed; it closes
+`action_timeout_s` later. A different deliberate action (a turn, nod or mouth opening that was not
+asked for), a movement during a hold, or an answer faster than a human can react fails the
+challenge: a recorded video answers some other sequence, at other moments.
 """
 
 from __future__ import annotations
@@ -86,8 +87,15 @@ class StepState:
 class ChallengeTracker:
     """Follows one challenge; feed it every analysed frame in time order."""
 
-    def __init__(self, actions: Sequence[str], settings: LivenessSettings, start_s: float) -> None:
+    def __init__(
+        self,
+        actions: Sequence[str],
+        settings: LivenessSettings,
+        start_s: float,
+        holds_s: Sequence[float] = (),
+    ) -> None:
         self.actions = tuple(actions)
+        self.holds_s = tuple(holds_s) or (0.0,) * len(self.actions)
         self.settings = settings
         self._baseline_samples: list[FaceMeasures] = []
         self._baseline_end_s = start_s
@@ -109,8 +117,12 @@ class ChallengeTracker:
         if len(self._baseline_samples) < MIN_BASELINE_SAMPLES:
             return False
         self.baseline = baseline_of(self._baseline_samples)
-        self.state = StepState("running", 0, now_s)
+        self.state = StepState("running", 0, now_s + self.holds_s[0])
         return True
+
+    def holding(self, now_s: float) -> bool:
+        """Between steps: the person is asked to hold still until the next prompt."""
+        return self.state.status == "running" and now_s < self.state.window_start_s
 
     def current_action(self) -> str | None:
         if self.state.status != "running" or self.state.index >= len(self.actions):
@@ -130,8 +142,14 @@ class ChallengeTracker:
                 "timeout", self.state.index, self.state.window_start_s, "challenge_timeout"
             )
             return self.state
-        if m is not None:
-            self._step(action, action_levels(m, self.baseline, self.settings), now_s)
+        if m is None:
+            return self.state
+        levels = action_levels(m, self.baseline, self.settings)
+        if self.holding(now_s):
+            if any(levels[a] >= 1.0 for a in DELIBERATE):
+                self._fail("challenge_too_early")
+        else:
+            self._step(action, levels, now_s)
         return self.state
 
     def _step(self, action: str, levels: dict[str, float], now_s: float) -> None:
@@ -155,7 +173,8 @@ class ChallengeTracker:
             self._peaked = False
             finished = index + 1 >= len(self.actions)
             status = "passed" if finished else "running"
-            self.state = StepState(status, index + 1, now_s)
+            hold = self.holds_s[index + 1] if not finished else 0.0
+            self.state = StepState(status, index + 1, now_s + hold)
 
     def _fail(self, reason: str) -> None:
         self.state = StepState("failed", self.state.index, self.state.window_start_s, reason)

@@ -13,7 +13,7 @@ from device.liveness.flash import FlashResult
 from device.liveness.passive import PassiveSummary
 
 SPOOF_CHALLENGE = frozenset({"challenge_wrong_action", "challenge_too_early"})
-SPOOF_CONTINUITY = frozenset({"identity_changed", "track_broken"})
+SPOOF_CONTINUITY = frozenset({"identity_changed"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,9 @@ class LivenessSettings(Section):
     action_timeout_s: float = Field(5.0, gt=0, le=60)
     # No human reacts to a prompt faster than this: an earlier response is a replay.
     min_reaction_s: float = Field(0.15, ge=0, le=2)
+    # Random pause before each prompt: a recording acts at the wrong moments.
+    hold_min_s: float = Field(0.4, ge=0, le=5)
+    hold_max_s: float = Field(1.6, ge=0, le=10)
     baseline_s: float = Field(1.2, gt=0, le=10)
     # Relative changes from the person's own baseline that count as the action.
     turn_yaw_deg: float = Field(12.0, gt=0, le=60)
@@ -42,7 +45,7 @@ class LivenessSettings(Section):
     flash_min_gain: float = Field(0.03, gt=0, lt=1)
     # Passive cues: each one is a spoof reason at its own threshold.
     moire_peak_ratio: float = Field(120.0, gt=1, le=1000)
-    frame_min_sides: int = Field(3, ge=2, le=4)
+    frame_min_sides: int = Field(4, ge=2, le=4)
     glare_max_fraction: float = Field(0.08, gt=0, lt=1)
     passive_every_n_frames: int = Field(2, ge=1, le=30)
     # Optional antispoof model (manifest task "antispoof"); its own threshold is in the manifest.
@@ -52,6 +55,8 @@ class LivenessSettings(Section):
     def _check_counts(self) -> LivenessSettings:
         if self.actions_min > self.actions_max:
             raise ValueError("actions_min must not exceed actions_max")
+        if self.hold_min_s > self.hold_max_s:
+            raise ValueError("hold_min_s must not exceed hold_max_s")
         if len(set(self.actions)) < 2:
             raise ValueError("actions needs at least two different actions")
         return self

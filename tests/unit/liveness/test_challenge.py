@@ -95,3 +95,28 @@ def test_baseline_is_per_person() -> None:
     tracker.start_steps(0.0)
     tracker.observe(turned, 0.5)
     assert tracker.state.index == 0 and not tracker.peaked
+
+
+def test_moving_during_the_random_hold_fails() -> None:
+    """The next prompt comes after a random hold; a recording that moves then is caught."""
+    tracker = ChallengeTracker(("turn_left", "nod"), LivenessSettings(), 0.0, (0.8, 1.2))
+    for _ in range(5):
+        tracker.add_baseline(NEUTRAL)
+    assert tracker.start_steps(0.0)
+    assert tracker.holding(0.5)
+    tracker.observe(NEUTRAL, 0.5)
+    tracker.observe(MOVES["turn_left"], 0.7)
+    assert tracker.state.reason == "challenge_too_early"
+
+
+def test_holds_delay_each_window() -> None:
+    tracker = ChallengeTracker(("turn_left", "nod"), LivenessSettings(), 0.0, (0.8, 1.2))
+    for _ in range(5):
+        tracker.add_baseline(NEUTRAL)
+    tracker.start_steps(0.0)
+    for now, m in [(1.0, NEUTRAL), (1.4, MOVES["turn_left"]), (1.8, NEUTRAL)]:
+        tracker.observe(m, now)
+    assert tracker.state.index == 1 and tracker.holding(2.5) and not tracker.holding(3.1)
+    for now, m in [(3.2, NEUTRAL), (3.6, MOVES["nod"]), (4.0, NEUTRAL)]:
+        tracker.observe(m, now)
+    assert tracker.state.status == "passed"

@@ -39,7 +39,11 @@ SHORT_FLASH = FlashResult(0.9, 0.2, 3, 0)
             "spoof",
             "identity_changed",
         ),
-        (Evidence("passed", None, "track_broken", GOOD_FLASH, CLEAN), "spoof", "track_broken"),
+        (
+            Evidence("passed", None, "track_broken", GOOD_FLASH, CLEAN),
+            "inconclusive",
+            "track_broken",
+        ),
         (
             Evidence("timeout", "challenge_timeout", None, GOOD_FLASH, CLEAN),
             "inconclusive",
