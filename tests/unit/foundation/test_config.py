@@ -39,8 +39,8 @@ def test_good_config_loads_and_keeps_defaults() -> None:
     [
         ('[camera]\ntype = "replay"\ncolour = "red"\n', "camera.colour", 3, "unknown key"),
         ("[camera]\nwidth = \"wide\"\n", "camera.width", 2, "integer"),
-        ("[device]\nid = \"a\"\n\n[session]\nmax_attempts = 99\n", "session.max_attempts", 5,
-         "less"),
+        ("[device]\nid = \"a\"\n\n[session]\nmax_attempts = 99\n", "session.max_attempts",
+         5, "less"),
         ("[cardreader]\nread_timeout_s = -1\n", "cardreader.read_timeout_s", 2, "greater"),
         ("[camera]\ntype = \"webcam\"\n", "camera.type", 2, "picamera2"),
         ("[nonsense]\nx = 1\n", "nonsense", 1, "unknown key"),
