@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from device.camera.base import Camera
 from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
 from device.config import Config
@@ -34,8 +35,12 @@ def with_models_dir(config: Config, models_dir: Path) -> Config:
 class Kiosk:
     """Everything one running kiosk is made of, for the fleet channel and the tests."""
 
-    def __init__(self, config: Config, config_path: Path | None) -> None:
+    def __init__(
+        self, config: Config, config_path: Path | None, camera: Camera | None = None
+    ) -> None:
         self.config = config
+        self.camera = camera  # a camera object instead of the configured backend (the demo)
+        self.view_listeners: list[Callable[[Mapping[str, Any]], object]] = []
         self.config_path = config_path
         self.bus = EventBus(config.device.event_queue_size)
         self.logs = RingHandler()
@@ -51,6 +56,8 @@ class Kiosk:
     def publish_view(self, view: Mapping[str, Any]) -> None:
         if self.ui is not None:
             self.ui.publish(view)
+        for listener in self.view_listeners:
+            listener(view)
 
     def new_runner(self, config: Config, models_dir: Path | None = None) -> SessionRunner:
         """A session runner for config (models sha256-verified and loaded: may raise)."""
@@ -83,7 +90,7 @@ class Kiosk:
         if self.ui is not None:
             daemon.add("ui", self.ui)
         daemon.add("cardreader", CardReader(config.cardreader, bus_sink(self.bus)))
-        daemon.add("camera", camera_component(config, self.bus))
+        daemon.add("camera", camera_component(config, self.bus, self.camera))
         if config.fleet.enabled:
             from device.fleet.wiring import build_fleet  # the fleet is optional
 

@@ -12,6 +12,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 from device.camera import open_camera
+from device.camera.base import Camera, CameraConfig
 from device.camera.pump import CameraPump
 from device.config import Config
 from device.core import CoreLoop
@@ -131,8 +132,13 @@ class Daemon:
         signal.signal(signal.SIGINT, request_stop)
 
 
-def camera_component(config: Config, bus: EventBus) -> CameraPump:
-    camera = open_camera(config.camera)
+def camera_component(config: Config, bus: EventBus, camera: Camera | None = None) -> CameraPump:
+    """The camera thread for config.camera (or for a camera object built elsewhere)."""
+    if camera is None:
+        camera = open_camera(config.camera)
+    else:
+        camera.configure(CameraConfig(config.camera.width, config.camera.height,
+                                      config.camera.fps))
     return CameraPump(
         camera,
         on_frame=bus.post_frame,

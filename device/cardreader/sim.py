@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.02
 JOIN_TIMEOUT_S = 3.0
+MANUAL_OCCURRENCE = 1_000_000  # occurrences of placed cards never equal scripted ones
 
 
 @dataclass(slots=True)
@@ -76,6 +77,8 @@ class SimulatedReader:
         self._started_at = 0.0
         self._selected: int | None = None
         self._counters = _SimCounters()
+        self._placed: tuple[int, SimCard | None] | None = None
+        self._placements = 0
 
     @property
     def port(self) -> str:
@@ -113,6 +116,12 @@ class SimulatedReader:
             shutil.rmtree(self._temp_dir, ignore_errors=True)
             self._temp_dir = None
             self._link_path = None
+
+    def place(self, card: SimCard | None) -> None:
+        """Take over from the script: a person lays `card` on the reader (None: takes it
+        away). Used by the demo's scripted visitors."""
+        self._placements += 1
+        self._placed = (MANUAL_OCCURRENCE + self._placements, card)
 
     def status(self) -> dict[str, Any]:
         return {
@@ -170,7 +179,11 @@ class SimulatedReader:
             self._inject(rule, command.code, frame)
 
     def _respond(self, code: int) -> bytes:
-        occurrence, card = self._script.state_at(time.monotonic() - self._started_at)
+        placed = self._placed
+        if placed is not None:
+            occurrence, card = placed
+        else:
+            occurrence, card = self._script.state_at(time.monotonic() - self._started_at)
         if code in (Cmd.SAM_STATUS, Cmd.RESET):
             return encode_response(Status.SUCCESS)
         if code == Cmd.SAM_ID:

@@ -24,18 +24,23 @@ from device.fleet import sealed
 from device.fleet.auth import Audience, verify, verify_artifact
 from device.fleet.channel import FleetChannel
 from device.fleet.client import verify_reply
+from device.fleet.commands import SCHEMAS as COMMAND_PARAMS
 from device.fleet.commands import parse_params
 from device.fleet.jobs import JobRunner, Policy
-from device.fleet.keyring import Keyring, operator_entry
+from device.fleet.keyring import ROLES, Keyring, operator_entry
 from device.fleet.replay import JobStore
 from device.fleet.sign import sign_artifact, sign_command
 from device.match.keys import subject_hash
+from device.match.matcher import Matcher
+from device.match.templates import Reference
 from device.publish import envelope, identity
 from device.publish.publisher import Publisher
 from device.publish.topics import Topics
 from device.session import machine as m
 from device.session.capture import Candidate, CaptureWindow
 from device.session.record import Outcome, build_record, personal_data
+from device.session.runner import SessionRunner
+from device.session.settings import QualitySettings
 from device.vision.models import Manifest
 
 jsonschema = pytest.importorskip("jsonschema", reason="add jsonschema to the dev dependencies")
@@ -196,6 +201,77 @@ def test_refer_after_the_last_attempt_validates(
     check(schemas, registry, "decision-record.schema.json", _record(decide, _window(5), b"s" * 32))
 
 
+class _Analyzer:
+    """No face in any frame (the sessions below decide before or without analysis)."""
+
+    def __init__(self) -> None:
+        self.model_ids = {"detect": "face_detection_short_range@3bc182eb9f33",
+                          "landmarks": "face_landmark@2efcb4f4de43"}
+
+    def analyze(self, rgb: Any, with_iris: bool = False, max_faces: int = 2) -> list[Any]:
+        return []
+
+
+class _Embedder:
+    model_id = "sface_fp16@cb32cc1c7868"
+
+    def embed(self, aligned_rgb_112: Any) -> Any:
+        return np.ones(128, np.float32) / np.sqrt(128)
+
+
+class _References:
+    def __init__(self, known: bool) -> None:
+        self.known = known
+
+    def get(self, id_number: str) -> Reference | None:
+        if not self.known:
+            return None
+        return Reference(self.subject(id_number), _Embedder.model_id,
+                         np.ones(128, np.float32) / np.sqrt(128), "enrol", 2)
+
+    def subject(self, id_number: str) -> str:
+        return subject_hash(b"k" * 32, id_number)
+
+
+class _Card:
+    id_number = ID_NUMBER
+    name = NAME
+
+
+def test_records_from_the_session_runner_validate(
+    schemas: dict[str, dict[str, Any]], registry: Any
+) -> None:
+    """The real SessionRunner (stub models) on paths that need no face: no reference, card
+    removed, no face in time, and a worker's entry."""
+    records: list[dict[str, Any]] = []
+    personal: list[dict[str, str]] = []
+
+    def runner(known: bool) -> SessionRunner:
+        return SessionRunner(
+            rules=m.Rules(liveness_enabled=False), quality=QualitySettings(),
+            analyzer=_Analyzer(), embedder=_Embedder(), matcher=Matcher(0.35),
+            references=_References(known), on_view=lambda view: None,
+            on_record=lambda r, p: (records.append(r), personal.append(p)), device_id=DEVICE,
+        )
+
+    runner(False).on_card(_Card(), 0.0)
+    runner(True).on_card(_Card(), 0.0)
+    with_card = runner(True)
+    with_card.on_card(_Card(), 0.0)
+    with_card.on_card_removed(1.0)
+    idle = runner(True)
+    idle.on_card(_Card(), 0.0)
+    idle.on_tick(61.0)
+    runner(False).on_worker_input(ID_NUMBER, True, 0.0)
+    assert [r["decision"] for r in records] == ["no_reference", "cancelled", "timeout",
+                                                 "no_reference"]
+    assert "worker_input" in records[-1]["reasons"]
+    for record in records:
+        check(schemas, registry, "decision-record.schema.json", record)
+    for data in personal:
+        check(schemas, registry, "personal-data.schema.json", data)
+
+
 # ---------------------------------------------------------------------------- signed results
 def test_result_claims_header_and_sealed_pii_validate(
     schemas: dict[str, dict[str, Any]], registry: Any
@@ -306,6 +382,14 @@ BAD_PARAMS = [
 def test_signed_commands_validate(
     operator_key: OKPKey, keyring: Keyring, schemas: dict[str, dict[str, Any]], registry: Any
 ) -> None:
+    assert set(PARAMS) == set(COMMAND_PARAMS), "a command was added or removed: update the docs"
+    viewer = {"status.get", "config.get", "selftest.run", "logs.tail"}
+    operator = viewer | {"thresholds.set", "templates.put", "templates.revoke", "outbox.flush",
+                         "service.restart"}
+    documented = {"viewer": viewer, "operator": operator, "admin": set(COMMAND_PARAMS)}
+    assert {k: set(v) for k, v in ROLES.items()} == documented, "update docs/provisioning.md"
+    enum = schemas["command-claims.schema.json"]["properties"]["cmd"]["enum"]
+    assert set(enum) == set(COMMAND_PARAMS)
     audience = Audience(DEVICE, groups=("district-7",))
     for index, (name, params) in enumerate(PARAMS.items()):
         aud: str | list[str] = DEVICE if index % 2 else ["group:district-7", "kiosk-99"]
