@@ -33,6 +33,7 @@ run: venv
 
 bench: venv
 	$(PY) scripts/bench.py
+	bash scripts/bench_baseline.sh
 
 models:
 	bash scripts/build_models.sh

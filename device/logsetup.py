@@ -1,4 +1,4 @@
-"""Logging set-up: the journal with structured fields under systemd, stdout otherwise.
+"""Logging set-up: the journal with structured fields under systemd, stderr otherwise.
 
 Every record passes device.redact.RedactingFilter, and the final text (message and any
 traceback) is redacted once more by the formatter, so no handler sees a clear ID number.
@@ -101,7 +101,7 @@ def make_handler(mode: Mode = "auto", environ: Mapping[str, str] | None = None,
     if handler is not None:
         handler.setFormatter(RedactingFormatter(JOURNAL_FORMAT))
     else:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = logging.StreamHandler(sys.stderr)  # stdout is for command output
         handler.setFormatter(RedactingFormatter(STDOUT_FORMAT))
     handler.addFilter(RedactingFilter())
     handler.addFilter(ComponentFilter())

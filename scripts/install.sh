@@ -168,7 +168,6 @@ models_dir = "$PREFIX/models"
 [identity]
 # Private keys reach the service as systemd credentials (LoadCredential= in faceterm.service).
 device_key = "/run/credentials/faceterm.service/device.key"
-device_cert = "$CONF_DIR/device.crt"
 bureau_public_key = "$CONF_DIR/bureau.pub.jwk"
 
 [mqtt]

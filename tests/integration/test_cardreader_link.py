@@ -263,3 +263,21 @@ def test_daemon_composition_from_config_with_the_simulator(tmp_path: Path) -> No
     finally:
         reader.stop()
     assert isinstance(seen[-1], CardInserted)
+
+
+def test_placed_cards_override_the_script() -> None:
+    """The demo's visitors lay cards on the simulated reader and take them away again."""
+    from device.cardreader.sim_script import SimCard
+
+    with simulator({"steps": [{"absent_s": 60}]}) as sim:
+        link = SamLink(fast(), sim.port)
+        link.open()
+        try:
+            assert not link.find_card()
+            sim.place(SimCard.model_validate(GOOD))
+            assert link.find_card() and link.select_card()
+            assert link.read_card().id_number == GOOD["id_number"]
+            sim.place(None)
+            assert not link.find_card()
+        finally:
+            link.close()
