@@ -55,6 +55,7 @@ def summary(samples_ms: Sequence[float]) -> dict[str, Any]:
     values = np.asarray(samples_ms, dtype=np.float64)
     return {
         "median_ms": round(float(np.median(values)), 3),
+        "mean_ms": round(float(values.mean()), 3),
         "p90_ms": round(float(np.percentile(values, 90)), 3),
         "n": int(values.size),
         "load1": load_avg(),
@@ -140,8 +141,9 @@ class ProbeDriver:
             self.probe.begin(self.now_s)
 
 
-def stage_samples(parts: Parts, items: Sequence[Prepared], rounds: int) -> dict[str, list[float]]:
-    """Each stage timed on each item `rounds` times (after a warm-up pass)."""
+def stage_samples(parts: Parts, items: Sequence[Prepared], rounds: int
+                  ) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall and CPU ms of each stage on each item, `rounds` times (after a warm-up pass)."""
     a, q = parts.analyzer, parts.quality
     reference = parts.embedder.embed(items[0].aligned)
     driver = ProbeDriver(parts.probe)
@@ -164,16 +166,18 @@ def stage_samples(parts: Parts, items: Sequence[Prepared], rounds: int) -> dict[
         "enqueue (Outbox.append, WAL, FULL)": lambda p: outbox.append(
             "bench/result", lambda seq: Envelope(str(uuid7()), seq, "x" * 1500)),
     }
-    samples: dict[str, list[float]] = {name: [] for name in steps}
+    samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in steps}
     try:
         for name, step in steps.items():
             for item in items[:3]:
                 step(item)
+            wall, cpu = samples[name]
             for _ in range(rounds):
                 for item in items:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     step(item)
-                    samples[name].append((time.perf_counter() - started) * 1000.0)
+                    wall.append((time.perf_counter() - started) * 1000.0)
+                    cpu.append((time.process_time() - cpu_started) * 1000.0)
     finally:
         outbox.close()
     return samples

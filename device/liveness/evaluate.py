@@ -23,7 +23,7 @@ from device.camera.base import Frame
 from device.errors import ConfigError, ModelError
 from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
 from device.liveness.challenge import action_levels, baseline_of
-from device.liveness.measures import FaceMeasures, measure
+from device.liveness.measures import FaceMeasures, box_iou, measure
 from device.liveness.messages import action_prompt
 from device.liveness.scenes import (
     ACTION_POSES,
@@ -40,6 +40,7 @@ from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
 from device.vision.settings import VisionSettings
+from device.vision.types import FaceObservation
 
 Image = npt.NDArray[np.uint8]
 KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
@@ -125,13 +126,13 @@ class Runner:
         probe = probe or LivenessProbe(self.settings, rng)
         probe.begin(0.0)
         frames: list[tuple[float, Image]] = []
+        face: FaceObservation | None = None
         step = 0
         while step / FPS <= until_s:
             now = step / FPS
             rgb = scene.frame(probe.prompt(now), now)
             frames.append((now, rgb))
-            faces = self.analyzer.analyze(rgb)
-            face = faces[0] if faces and faces[0].mesh is not None else None
+            face = tracked_face(self.analyzer.analyze(rgb), face)
             embedding = None
             if face is not None and self.embedder is not None and step % EMBED_EVERY == 0:
                 embedding = self.embedder.embed(align_face(rgb, five_points(face)))
@@ -154,6 +155,20 @@ class Chunk:
     lfw_dir: str | None
     max_sources: int
     settings: dict[str, Any]
+
+
+def tracked_face(
+    faces: list[FaceObservation], previous: FaceObservation | None
+) -> FaceObservation | None:
+    """The face that continues the track (largest overlap with the last one), else the first;
+    None without a mesh. A second person in the background must not take the track over."""
+    meshed = [f for f in faces if f.mesh is not None]
+    if not meshed:
+        return None
+    if previous is None:
+        return meshed[0]
+    last = previous.detection.box
+    return max(meshed, key=lambda f: box_iou(f.detection.box, last))
 
 
 def _scene(kind: str, source: FaceSource, rng: np.random.Generator) -> Scene:

@@ -12,10 +12,11 @@ import pytest
 from device.camera.base import Frame
 from device.liveness.antispoof import selftest_report
 from device.liveness.api import LivenessProbe
-from device.liveness.evaluate import CAVEAT, Chunk, report, run_chunk
+from device.liveness.evaluate import CAVEAT, Chunk, report, run_chunk, tracked_face
 from device.liveness.messages import action_prompt, catalogue
 from device.liveness.settings import ALL_ACTIONS, LivenessSettings
 from device.messages import catalogue as all_messages
+from device.vision.types import Box, Detection, FaceMesh, FaceObservation
 
 ROOT = Path(__file__).resolve().parents[3]
 EVAL = LivenessSettings(actions=["turn_left", "turn_right", "nod", "open_mouth"])
@@ -81,3 +82,15 @@ def test_smoke_one_session_per_type() -> None:
     assert result["caveat"] == CAVEAT and "SYNTHETIC" in CAVEAT
     assert result["bpcer"] == 0.0
     assert result["apcer"] == {"photo": 0.0, "screen": 0.0, "replay": 0.0, "cutout": 0.0}
+
+
+def test_the_track_keeps_its_face_when_a_second_person_appears() -> None:
+    def face(x: float) -> FaceObservation:
+        mesh = FaceMesh(np.zeros((468, 3), np.float32), 0.9)
+        det = Detection(Box(x, 50, x + 80, 130), 0.9, np.zeros((6, 2), np.float32))
+        return FaceObservation(det, mesh, None)
+
+    ours, other = face(100), face(220)
+    assert tracked_face([other, ours], None) is other
+    assert tracked_face([other, face(104)], ours) is not other
+    assert tracked_face([], ours) is None
