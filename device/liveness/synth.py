@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
-from scipy.spatial import Delaunay  # type: ignore[import-untyped]
+from scipy.sparse import csr_matrix
+from scipy.spatial import Delaunay
 
 from device.vision.types import Points
 
