@@ -102,3 +102,12 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("--config", str(tmp_path / "nope.toml"), "config", "validate")
     assert result.returncode != 0
     assert "cannot read configuration" in result.stderr
+
+
+def test_the_shipped_example_configuration_is_valid() -> None:
+    from device.config import load
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "faceterm.toml"
+    config = load(example)
+    assert config.device.id == "kiosk-bj-dongcheng-017"
+    assert config.fleet.groups == ["dongcheng"]
