@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame, Image
 from device.errors import CameraError
+from device.queues import put_newest
 
 log = logging.getLogger(__name__)
 
@@ -191,13 +192,4 @@ class ReplayCamera:
 
     def _put(self, item: Frame | Exception) -> None:
         """Newest wins: when the consumer is behind, the oldest frame is dropped and counted."""
-        while True:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self._counters["dropped"] += 1
-                except queue.Empty:
-                    pass
+        self._counters["dropped"] += put_newest(self._queue, item)

@@ -23,6 +23,7 @@ from device.camera.base import CameraConfig, Frame
 from device.errors import CameraError
 from device.liveness.api import Prompt
 from device.liveness.scenes import FaceSource, room
+from device.queues import put_newest
 from device.vision.analyzer import FaceAnalyzer
 
 Image = npt.NDArray[np.uint8]
@@ -123,13 +124,4 @@ class VisitorCamera:
             frame = Frame(rgb=np.ascontiguousarray(rgb), sequence=sequence, timestamp_s=now)
             sequence += 1
             self._counters["frames"] += 1
-            while True:
-                try:
-                    self._queue.put_nowait(frame)
-                    break
-                except queue.Full:
-                    try:
-                        self._queue.get_nowait()
-                        self._counters["dropped"] += 1
-                    except queue.Empty:
-                        pass
+            self._counters["dropped"] += put_newest(self._queue, frame)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from device.queues import put_newest
 from device.ui.settings import UiSettings
 from device.ui.texts import spoken_result
 
@@ -146,17 +147,10 @@ class Voice:
         self._offer(text)
 
     def _offer(self, item: str | None) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    with self._lock:
-                        self.dropped += 1
-                except queue.Empty:
-                    continue
+        dropped = put_newest(self._queue, item)
+        if dropped:
+            with self._lock:
+                self.dropped += dropped
 
     def _run(self) -> None:
         while True:
