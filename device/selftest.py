@@ -67,9 +67,23 @@ def check_models(models_dir: Path, settings: VisionSettings) -> Check:
         threshold = embedder.threshold if embedder.threshold is not None else 0.3
         if not np.isfinite(score) or score < max(threshold, 0.5):
             raise ValueError(f"golden pair scored {score:.3f}")
-        return f"golden pair cosine {score:.3f} ({embedder.model_id})"
+        worst = max(cosine(a, embedder.embed(crop)) for crop in _non_matches(analyzer, rgb))
+        if not np.isfinite(worst) or worst >= threshold:
+            raise ValueError(f"a non-face probe scored {worst:.3f} >= {threshold:.3f}: the model "
+                             "does not tell faces apart")
+        return f"golden pair cosine {score:.3f}, non-match {worst:.3f} ({embedder.model_id})"
 
     return guarded("models", probe)
+
+
+def _non_matches(analyzer: FaceAnalyzer, rgb: Any) -> list[Any]:
+    """Probes that must not match the golden face: its aligned crop upside down and with its
+    pixels shuffled (same colours, no face). A collapsed model that maps everything to one
+    vector accepts them and fails here. (SFace fp16: 0.17 and 0.01 against a 0.34 threshold.)"""
+    crop = align_face(rgb, five_points(analyzer.analyze(rgb)[0]))
+    order = np.random.default_rng(0).permutation(crop.shape[0] * crop.shape[1])
+    shuffled = crop.reshape(-1, 3)[order].reshape(crop.shape)
+    return [np.ascontiguousarray(crop[::-1]), np.ascontiguousarray(shuffled)]
 
 
 def _embed_only_face(analyzer: FaceAnalyzer, embedder: Embedder, rgb: Any) -> Any:

@@ -134,7 +134,9 @@ create_users() {
 }
 
 create_directories() {
-  run install -d -o root -g root -m 0755 "$PREFIX" "$CONF_DIR"
+  run install -d -o root -g root -m 0755 "$PREFIX"
+  # config.set writes faceterm.toml (and .previous/.pending beside it) as the service user.
+  run install -d -o root -g "$USER_NAME" -m 0770 "$CONF_DIR"
   run install -d -o root -g root -m 0700 "$CRED_DIR"
   run install -d -o "$USER_NAME" -g "$USER_NAME" -m 0700 "$STATE_DIR"
 }
@@ -151,7 +153,7 @@ install_code() {
   run "$VENV/bin/pip" install --quiet --no-cache-dir --constraint "$PREFIX/constraints.txt" "$SRC"
   run install -d -m 0755 "$PREFIX/models" "$PREFIX/docs"
   run cp -a "$SRC/models/." "$PREFIX/models/"
-  run install -m 0644 "$SRC/docs/deployment.md" "$PREFIX/docs/deployment.md"
+  run cp -a "$SRC/docs/." "$PREFIX/docs/"
 }
 
 install_config() {

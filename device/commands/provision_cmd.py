@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import PublishError
+from device.fleet.sealed import ensure_enc_key
 from device.publish import identity, pki
 
 
@@ -27,11 +28,14 @@ def _provision(args: argparse.Namespace) -> int:
         raise PublishError("--ca-cert and --ca-key go together")
     authority = pki.load_authority(args.ca_cert, args.ca_key) if args.ca_cert else None
     made = identity.provision(args.state_dir, args.device_id, authority)
+    ensure_enc_key(args.state_dir)  # X25519: templates from the bureau are sealed to it
     if args.registry is not None:
         jwk = json.loads(made.public_jwk.read_text(encoding="utf-8"))
         identity.register_device(args.registry, args.device_id, jwk)
     print(f"signing key: {made.signing_key} (public: {made.public_jwk})")
     print(f"TLS key:     {made.tls_key}")
+    print(f"enc key:     {args.state_dir / 'device.enc.key'} "
+          f"(public: {args.state_dir / 'device.enc.pub.jwk'})")
     print(f"CSR:         {made.csr}")
     print(f"certificate: {made.cert or 'not issued: have the CSR signed'}")
     return 0

@@ -112,6 +112,10 @@ class Demo:
                     "camera": {"type": "replay", "replay_path": str(REPO / "models/golden"),
                                "fps": 10.0},
                     "session": {"decided_hold_s": 4.0},
+                    # The synthetic visitor cannot blink, and the mesh warp cannot open this
+                    # photo's mouth far enough (device/liveness/evaluate.screen_source): the demo
+                    # kiosk asks for head movements only. Production kiosks use all five actions.
+                    "liveness": {"actions": ["turn_left", "turn_right", "nod"]},
                 })
                 receiver, store = self._receiver(broker)
                 kiosk = Kiosk(load(config_path), config_path, camera=camera)

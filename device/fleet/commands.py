@@ -10,7 +10,7 @@ from device.errors import CommandRejected
 
 
 class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class NoParams(Params):
@@ -27,7 +27,8 @@ class ThresholdsSet(Params):
 
 
 class TemplatesPut(Params):
-    sealed: str = Field(min_length=20, description="JWE sealed to the device: id_number, embedding")
+    sealed: str = Field(
+        min_length=20, description="JWE sealed to the device: id_number, embedding, model")
 
 
 class TemplatesRevoke(Params):

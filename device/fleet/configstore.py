@@ -12,22 +12,33 @@ from device.config import Config, parse
 from device.errors import ConfigError
 
 
-def merge(current: Mapping[str, Any], changes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """current with each section's keys replaced by changes (sections and keys validated later)."""
-    merged = {name: dict(section) for name, section in current.items()}
-    for name, section in changes.items():
-        merged.setdefault(name, {}).update(section)
+def merge(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """current with changes applied key by key, nested tables merged (validated later)."""
+    merged = dict(current)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
     return merged
 
 
 def to_toml(data: Mapping[str, Mapping[str, Any]]) -> str:
-    """Render a two-level configuration as TOML (strings, numbers, booleans and string lists)."""
+    """Render a configuration as TOML: tables (nested ones as [a.b]) of strings, numbers,
+    booleans and lists. Comments of the previous file are not kept."""
     lines: list[str] = []
     for name, section in data.items():
-        lines.append(f"[{name}]")
-        lines.extend(f"{key} = {_value(value)}" for key, value in section.items())
-        lines.append("")
+        _table(lines, name, section)
     return "\n".join(lines)
+
+
+def _table(lines: list[str], name: str, table: Mapping[str, Any]) -> None:
+    lines.append(f"[{name}]")
+    lines.extend(f"{k} = {_value(v)}" for k, v in table.items() if not isinstance(v, Mapping))
+    lines.append("")
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            _table(lines, f"{name}.{key}", value)
 
 
 def _value(value: Any) -> str:

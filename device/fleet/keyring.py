@@ -96,9 +96,14 @@ def _parse(entry: Mapping[str, Any]) -> Operator:
         kid=str(entry["kid"]),
         key=OKPKey.import_key(jwk),
         roles=roles,
-        not_after=dt.datetime.fromisoformat(not_after) if not_after else None,
+        not_after=_utc(dt.datetime.fromisoformat(not_after)) if not_after else None,
         revoked=bool(entry.get("revoked", False)),
     )
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """A time without a zone is read as UTC (the bureau's tooling writes Z)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def operator_entry(kid: str, public_jwk: Mapping[str, Any], roles: list[str]) -> dict[str, Any]:

@@ -37,6 +37,9 @@ def ensure_enc_key(state_dir: Path) -> dict[str, Any]:
         finally:
             os.close(fd)
     public: dict[str, Any] = dict(load_enc_key(path).as_dict(private=False))
+    exported = state_dir / "device.enc.pub.jwk"  # for the bureau: templates.put is sealed to it
+    if not exported.exists():
+        exported.write_text(json.dumps(public, indent=2) + "\n", encoding="utf-8")
     return public
 
 

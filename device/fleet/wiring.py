@@ -133,6 +133,9 @@ class FleetComponent:
     def start(self) -> None:
         kiosk, config = self._kiosk, self._kiosk.config
         self._store.open()
+        forgotten = self._store.purge(time.time(), keep_s=config.fleet.clock_skew_s)
+        if forgotten:
+            log.info("forgot %d fleet jobs whose commands expired", forgotten)
         keyring = _keyring(config)
         services = _services(kiosk, self._daemon, keyring)
         runner = JobRunner(keyring, self._store, Policy(

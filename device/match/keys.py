@@ -60,8 +60,11 @@ def _create_private(path: Path, size: int) -> bytes:
     return data
 
 
-def load_secret(name: str, state_dir: Path, size: int, environ: Mapping[str, str]) -> bytes:
-    """The secret from the credential store, provisioning it in state_dir on first use."""
+def load_secret(
+    name: str, state_dir: Path, size: int, environ: Mapping[str, str], create: bool = True
+) -> bytes:
+    """The secret from the credential store, provisioning it in state_dir on first use (only
+    when `create`: a new key beside existing templates would orphan every one of them)."""
     credential = _credential(Path(name).name, environ)
     if credential is not None:
         data = credential.read_bytes()
@@ -71,6 +74,10 @@ def load_secret(name: str, state_dir: Path, size: int, environ: Mapping[str, str
     path = Path(name) if Path(name).is_absolute() else state_dir / name
     if path.exists():
         return _read_private(path, size)
+    if not create:
+        raise ConfigError(
+            f"{path}: missing, but templates already exist: run with the service's credentials "
+            "($CREDENTIALS_DIRECTORY) instead of creating a new secret that cannot read them")
     try:
         return _create_private(path, size)
     except FileExistsError:  # another process provisioned it meanwhile
@@ -82,11 +89,12 @@ def load_secrets(
     key_name: str = "templates.key",
     salt_name: str = "templates.salt",
     environ: Mapping[str, str] | None = None,
+    create: bool = True,
 ) -> Secrets:
     env = os.environ if environ is None else environ
     return Secrets(
-        key=load_secret(key_name, state_dir, KEY_BYTES, env),
-        salt=load_secret(salt_name, state_dir, SALT_BYTES, env),
+        key=load_secret(key_name, state_dir, KEY_BYTES, env, create),
+        salt=load_secret(salt_name, state_dir, SALT_BYTES, env, create),
     )
 
 

@@ -36,8 +36,10 @@ def open_templates(config: Config, environ: Mapping[str, str] | None = None) -> 
     """The templates store of [session], its key and salt from the credential store."""
     state_dir = Path(config.device.state_dir)
     s = config.session
-    secrets = load_secrets(state_dir, s.templates_key, s.templates_salt, environ or os.environ)
-    store = TemplateStore(config.state_path(s.templates_db), secrets)
+    database = config.state_path(s.templates_db)
+    secrets = load_secrets(state_dir, s.templates_key, s.templates_salt, environ or os.environ,
+                           create=not database.exists())
+    store = TemplateStore(database, secrets)
     store.open()
     return store
 

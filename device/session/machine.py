@@ -212,7 +212,7 @@ def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -
     elif decision == "pass":
         nxt = dataclasses.replace(nxt, failed_id="", failures=0, failed_at_s=0.0)
     view = Show("decided", decision, decision=decision, reasons=reasons)
-    return nxt, (view, effect)
+    return nxt, (effect, view)  # the record is stored durably before the person is told
 
 
 def _failed_attempt(s: Session, now_s: float, reasons: tuple[str, ...], r: Rules) -> Result:

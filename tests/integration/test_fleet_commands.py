@@ -164,3 +164,32 @@ def test_status_logs_and_selftest(
     names = {check["name"] for check in test["result"]["checks"]}
     assert {"models", "camera", "cardreader", "broker", "clock", "disk"} <= names
     assert client.collected.bad_signatures == 0
+
+
+def test_templates_put_and_revoke_sealed_to_the_device(
+    world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    import numpy as np
+
+    from device.fleet.sealed import encode_vector, seal
+    from device.session.handler import open_templates
+
+    site, _, config_path = world
+    public = json.loads((config_path.parent / "device.enc.pub.jwk").read_text())
+    number = "110101195806010153"
+    vector = np.random.default_rng(3).normal(size=128).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    sealed = seal(public, {"id_number": number, "embedding": encode_vector(vector),
+                           "model": "sface_fp16@cb32cc1c7868"})
+    put = ask(client, DEVICE, signed(site, DEVICE, "templates.put", {"sealed": sealed}))
+    assert put["status"] == "SUCCEEDED", put
+    assert kiosk.kiosk is not None
+    store = open_templates(kiosk.kiosk.config)
+    reference = store.get(number)
+    assert reference is not None and float(reference.embedding @ vector) > 0.999
+    revoke = ask(client, DEVICE, signed(site, DEVICE, "templates.revoke",
+                                        {"sealed": seal(public, {"id_number": number})}))
+    assert revoke["status"] == "SUCCEEDED" and revoke["result"]["revoked"] is True
+    assert store.get(number) is None
+    forged = ask(client, DEVICE, signed(site, DEVICE, "templates.put", {"sealed": "x" * 40}))
+    assert (forged["status"], forged["reason"]) == ("FAILED", "bad_payload")

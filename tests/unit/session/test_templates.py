@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,3 +144,17 @@ def test_subject_hash_is_salted_and_normalised():
     assert subject_hash(b"a" * 32, ID) == subject_hash(b"a" * 32, ID.lower())
     assert subject_hash(b"a" * 32, ID) != subject_hash(b"b" * 32, ID)
     assert len(subject_hash(b"a" * 32, ID)) == 64
+
+
+def test_no_new_secret_is_made_beside_existing_templates(tmp_path: Path) -> None:
+    """Run by hand without the service's credentials, enrol/verify must not create a fresh key
+    that cannot read (and would orphan) the templates already stored."""
+    from device.config import Config
+    from device.session.handler import open_templates
+
+    config = Config.model_validate({"device": {"state_dir": str(tmp_path)}})
+    store = open_templates(config, environ={})
+    store.put("110101195806010153", vector(1), "sface_fp16@x", source="test")
+    (tmp_path / "templates.key").unlink()
+    with pytest.raises(ConfigError, match="templates already exist"):
+        open_templates(config, environ={})
