@@ -324,3 +324,32 @@ def test_card_photo_is_the_reference_only_with_a_wlt_decoder(store, vision):
     )
     runner.on_card(card(), 20.0)
     assert sink.records[-1]["decision"] == "no_reference"
+
+
+def test_the_record_is_stored_before_the_result_is_shown(store, vision):
+    """The person is told the outcome only after the decision is durably recorded."""
+    astronaut = np.asarray(skimage_astronaut(), dtype=np.uint8)
+    enrol(store, vision, ID, astronaut)
+    events: list[str] = []
+    sink = Collector()
+
+    class Ordered:
+        def on_view(self, view):
+            if view["state"] == "decided":
+                events.append("shown")
+            sink.on_view(view)
+
+        def on_record(self, record, personal):
+            events.append("stored")
+            sink.on_record(record, personal)
+
+    runner = runner_for(store, vision, Ordered())
+    runner.on_card(card(), 0.0)
+    drive(runner, stream(astronaut), 15.0, lambda: len(sink.records) >= 1, max_s=60.0)
+    assert events[:2] == ["stored", "shown"]
+
+
+def skimage_astronaut():
+    from skimage import data
+
+    return data.astronaut()
