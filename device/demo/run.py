@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(logging.DEBUG if args.verbose else logging.WARNING)
-    logging.getLogger("faceterm.demo").setLevel(logging.INFO)
+    for name in ("faceterm.demo", "device.cardreader.reader", "device.core", "device.compose"):
+        logging.getLogger(name).setLevel(logging.INFO)  # card reads (masked), frames, results
     started = time.monotonic()
     rows = Demo(args.state).run()
     print_table(rows)
