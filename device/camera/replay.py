@@ -7,11 +7,8 @@ same bounded frame queue, so the pipeline above cannot tell it from hardware.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame, Image
+from device.camera.threaded import ThreadedCamera
 from device.errors import CameraError
-from device.queues import put_newest
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +93,10 @@ def letterbox(image: Image, size: tuple[int, int]) -> Image:
     return canvas
 
 
-class ReplayCamera:
+class ReplayCamera(ThreadedCamera):
     """Replays files at `config.fps` from a producer thread into a bounded queue (drops counted)."""
+
+    name = "replay"
 
     def __init__(
         self,
@@ -106,14 +105,10 @@ class ReplayCamera:
         faults: ReplayFaults | None = None,
         queue_size: int = 4,
     ) -> None:
+        super().__init__(queue_size)
         self._path = path
         self._loop = loop
         self._faults = faults or ReplayFaults()
-        self._config = CameraConfig()
-        self._queue: queue.Queue[Frame | Exception] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._counters = {"frames": 0, "dropped": 0, "captured": 0, "timeouts": 0}
 
     def configure(self, config: CameraConfig) -> None:
         if self._thread is not None:
@@ -123,38 +118,7 @@ class ReplayCamera:
     def start(self) -> None:
         if self._thread is not None:
             return
-        files = list_sources(self._path)
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._produce, args=(files,), name="camera-replay", daemon=True
-        )
-        self._thread.start()
-
-    @contextmanager
-    def capture(self, timeout_s: float) -> Iterator[Frame]:
-        if self._thread is None:
-            raise CameraError("capture() before start()")
-        try:
-            item = self._queue.get(timeout=timeout_s)
-        except queue.Empty:
-            self._counters["timeouts"] += 1
-            raise CameraError(f"no frame within {timeout_s:.1f} s") from None
-        if isinstance(item, Exception):
-            raise item
-        self._counters["captured"] += 1
-        yield item
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-
-    def status(self) -> dict[str, Any]:
-        return {"type": "replay", "running": self._thread is not None, **self._counters}
+        self._launch(list_sources(self._path))
 
     def _produce(self, files: list[Path]) -> None:
         size = (self._config.width, self._config.height)
@@ -189,7 +153,3 @@ class ReplayCamera:
         self._counters["frames"] += 1
         self._put(frame)
         return True
-
-    def _put(self, item: Frame | Exception) -> None:
-        """Newest wins: when the consumer is behind, the oldest frame is dropped and counted."""
-        self._counters["dropped"] += put_newest(self._queue, item)

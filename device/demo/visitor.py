@@ -8,11 +8,9 @@ tell it from hardware.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import cv2
@@ -20,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame
+from device.camera.threaded import ThreadedCamera
 from device.errors import CameraError
 from device.liveness.api import Prompt
 from device.liveness.scenes import FaceSource, room
-from device.queues import put_newest
 from device.vision.analyzer import FaceAnalyzer
 
 Image = npt.NDArray[np.uint8]
@@ -64,18 +62,17 @@ def prompt_of(view: Mapping[str, Any]) -> Prompt | None:
     return Prompt(code, float(view.get("countdown_s") or 0.0), colour)
 
 
-class VisitorCamera:
+class VisitorCamera(ThreadedCamera):
+    name = "visitor (synthetic)"
+
     def __init__(self, seed: int = 7, queue_size: int = 4) -> None:
+        super().__init__(queue_size)
         self._config = CameraConfig(*SCENE_SIZE, fps=10.0)
         self._rng = np.random.default_rng(seed)
         self._empty = room(self._rng, (SCENE_SIZE[1], SCENE_SIZE[0]))
         self._scene: Scene | None = None
         self._prompt: Prompt | None = None
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Frame] = queue.Queue(maxsize=queue_size)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._counters = {"frames": 0, "dropped": 0}
 
     def show(self, scene: Scene | None) -> None:
         """Who stands in front of the camera now (None: nobody)."""
@@ -90,28 +87,7 @@ class VisitorCamera:
         self._config = CameraConfig(*SCENE_SIZE, fps=config.fps)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._produce, name="visitor", daemon=True)
-        self._thread.start()
-
-    @contextmanager
-    def capture(self, timeout_s: float) -> Iterator[Frame]:
-        try:
-            yield self._queue.get(timeout=timeout_s)
-        except queue.Empty:
-            raise CameraError(f"no frame within {timeout_s:.1f} s") from None
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-            self._thread = None
-
-    def close(self) -> None:
-        self.stop()
-
-    def status(self) -> dict[str, Any]:
-        return {"type": "visitor (synthetic)", **self._counters}
+        self._launch()
 
     def _produce(self) -> None:
         period = 1.0 / self._config.fps
@@ -124,4 +100,4 @@ class VisitorCamera:
             frame = Frame(rgb=np.ascontiguousarray(rgb), sequence=sequence, timestamp_s=now)
             sequence += 1
             self._counters["frames"] += 1
-            self._counters["dropped"] += put_newest(self._queue, frame)
+            self._put(frame)
