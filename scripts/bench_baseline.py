@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench_common import stats
 
 DEFAULT_DISTANCE = 0.6  # face_recognition's own compare_faces tolerance
 CHECKPOINT_EVERY = 100
@@ -107,16 +108,6 @@ class Baseline:
             "image_ms": (t2 - t0) * 1e3,
             "image_cpu_ms": (time.thread_time() - c0) * 1e3,
         }
-
-
-def stats(samples: list[float]) -> dict[str, float]:
-    values = np.asarray(samples, dtype=np.float64)
-    return {
-        "median_ms": round(float(np.median(values)), 2),
-        "p90_ms": round(float(np.percentile(values, 90)), 2),
-        "min_ms": round(float(values.min()), 2),
-        "n": int(values.size),
-    }
 
 
 def time_astronaut(model: Baseline, path: Path, repeats: int) -> dict[str, Any]:

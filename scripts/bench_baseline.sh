@@ -96,7 +96,7 @@ up_to_date() {
     [ -f reports/baseline.json ] || return 1
     [ "$(cat "$OUT/models.sha256" 2>/dev/null)" = "$MODELS_KEY" ] || return 1
     local input
-    for input in scripts/bench_baseline.sh scripts/bench_baseline.py \
+    for input in scripts/bench_baseline.sh scripts/bench_baseline.py scripts/bench_common.py \
         scripts/bench_faceterm_verify.py "$STAMP"; do
         [ "$input" -nt reports/baseline.json ] && return 1
     done

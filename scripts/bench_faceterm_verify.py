@@ -29,6 +29,8 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_common import stats  # noqa: E402
+
 from device.eval import metrics  # noqa: E402
 from device.eval.crops import centre_crop, read_rgb  # noqa: E402
 from device.eval.lfw import read_pairs  # noqa: E402
@@ -73,16 +75,6 @@ class Pipeline:
             "image_ms": (t3 - t0) * 1e3,
             "image_cpu_ms": (time.thread_time() - c0) * 1e3,
         }
-
-
-def stats(samples: list[float]) -> dict[str, float]:
-    values = np.asarray(samples, dtype=np.float64)
-    return {
-        "median_ms": round(float(np.median(values)), 2),
-        "p90_ms": round(float(np.percentile(values, 90)), 2),
-        "min_ms": round(float(values.min()), 2),
-        "n": int(values.size),
-    }
 
 
 def time_astronaut(pipe: Pipeline, path: Path, repeats: int) -> dict[str, Any]:

@@ -20,19 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_common import PERSONAL, RECORD
+
 from device.bureau.receiver import Receiver
 from device.publish.publisher import Publisher
 from tests.support.broker import Broker
 from tests.support.pki import TestPki, make_bureau, make_receiver, provision_device
-
-RECORD = {
-    "schema": "faceterm.decision/1", "decision": "pass", "reasons": [],
-    "scores": {"match": 0.71, "liveness": 0.93, "quality": 0.88},
-    "models": {"detect": "blazeface@0123456789ab", "embed": "sface@0123456789ab"},
-    "timings_ms": {"total": 2310}, "attempt": 1, "device_id": "bench-1",
-    "time_utc": "2026-11-25T19:00:00Z", "subject": "9f86d081884c7d65",
-}
-PERSONAL = {"id_number": "11010519491231002X", "name": "张三"}
 
 
 def _wait(receiver: Receiver, publisher: Publisher, stored: int, timeout_s: float) -> float:

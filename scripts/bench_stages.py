@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from bench_common import PERSONAL, RECORD
 
 from device.camera.base import Frame
 from device.liveness.api import LivenessProbe
@@ -36,14 +37,6 @@ from device.vision.types import FaceObservation
 
 Image = npt.NDArray[np.uint8]
 FRAME_DT_S = 1.0 / 15.0  # [camera] fps default: 15
-RECORD = {
-    "schema": "faceterm.decision/1", "decision": "pass", "reasons": [],
-    "scores": {"match": 0.71, "liveness": 0.93, "quality": 0.88},
-    "models": {"detect": "blazeface@0123456789ab", "embed": "sface@0123456789ab"},
-    "timings_ms": {"total": 2310}, "attempt": 1, "device_id": "bench-1",
-    "time_utc": "2026-11-25T19:00:00Z", "subject": "9f86d081884c7d65",
-}
-PERSONAL = {"id_number": "11010519491231002X", "name": "张三"}
 
 
 def load_avg() -> float:
@@ -60,17 +53,6 @@ def summary(samples_ms: Sequence[float]) -> dict[str, Any]:
         "n": int(values.size),
         "load1": load_avg(),
     }
-
-
-def timed(step: Callable[[], object], repeats: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        step()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - started) * 1000.0)
-    return samples
 
 
 @dataclass

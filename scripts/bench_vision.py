@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ import numpy.typing as npt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench_common import stats, timed  # noqa: E402
+
 from device.vision.analyzer import FaceAnalyzer  # noqa: E402
 from device.vision.settings import VisionSettings  # noqa: E402
 
@@ -32,17 +33,8 @@ LFW = REPO.parent / "shared" / "data" / "lfw-dev" / "images"
 
 def timings(step: Callable[[], object], repeats: int) -> dict[str, float]:
     """Median and p90 wall time in ms over `repeats` runs, after 3 warm-up runs."""
-    for _ in range(3):
-        step()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - started) * 1000.0)
-    return {
-        "median_ms": round(float(np.median(samples)), 2),
-        "p90_ms": round(float(np.percentile(samples, 90)), 2),
-    }
+    summary = stats(timed(step, repeats))
+    return {"median_ms": summary["median_ms"], "p90_ms": summary["p90_ms"]}
 
 
 def bench_threads(models_dir: Path, threads: int, repeats: int) -> dict[str, Any]:

@@ -35,21 +35,8 @@ usage() {
   sed -n '2,8s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
-say() { printf '%s\n' "$*"; }
-
-# Run a command, or only print it with --dry-run.
-run() {
-  if [ "$DRY_RUN" -eq 1 ]; then
-    printf '+'
-    local arg
-    for arg in "$@"; do
-      if [[ $arg =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then printf ' %s' "$arg"; else printf ' %q' "$arg"; fi
-    done
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Write stdin to a file (mode $2) unless it exists; with --dry-run print what would be written
 # (or only the description $3, for secrets).

@@ -23,20 +23,8 @@ FILES=(
 DRY_RUN=0
 PURGE=0
 
-say() { printf '%s\n' "$*"; }
-
-run() {
-  if [ "$DRY_RUN" -eq 1 ]; then
-    printf '+'
-    local arg
-    for arg in "$@"; do
-      if [[ $arg =~ ^[A-Za-z0-9_./=:,@%+-]+$ ]]; then printf ' %s' "$arg"; else printf ' %q' "$arg"; fi
-    done
-    printf '\n'
-  else
-    "$@"
-  fi
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 parse_args() {
   while [ $# -gt 0 ]; do
