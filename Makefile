@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYSDEPS_STAMP := .cache/sysdeps.stamp
 
-.PHONY: run test lint bench models sysdeps venv clean
+.PHONY: run test lint bench models pi-check sysdeps venv clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,10 @@ run: venv
 bench: venv
 	$(PY) scripts/bench.py
 	bash scripts/bench_baseline.sh
+
+# aarch64 parity under qemu-user (slow: kept out of `make test`); see docs/raspberry-pi.md
+pi-check: venv sysdeps
+	VENV_PY=$(PY) bash scripts/pi_check.sh
 
 models:
 	bash scripts/build_models.sh
