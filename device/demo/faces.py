@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device.errors import FacetermError
+from device.extras import eval_extra
 
 PACKAGE = "face_recognition==1.3.0"
 PHOTOS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
@@ -61,7 +62,10 @@ def _download(cache: Path, timeout_s: float) -> Path:
 def astronaut(folder: Path) -> Path:
     path = folder / "astronaut.png"
     if not path.exists():
-        from skimage import data
+        try:
+            from skimage import data
+        except ImportError as exc:
+            raise eval_extra("the demo photos", exc) from exc
 
         rgb = np.asarray(data.astronaut(), dtype=np.uint8)  # type: ignore[no-untyped-call]
         cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))

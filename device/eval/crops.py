@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device.errors import FacetermError
+from device.extras import eval_extra
 from device.vision.align import ALIGNED_SIZE, align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.settings import VisionSettings
@@ -107,7 +108,10 @@ def lfw_sample(data_dir: Path, count: int, seed: int = 0) -> list[Image]:
 def packaged_images() -> list[Image]:
     """Face pictures shipped by a registry package (scikit-image's astronaut, public domain),
     with mirrored, rotated and rescaled copies so that calibration sees some variety."""
-    from skimage import data
+    try:
+        from skimage import data
+    except ImportError as exc:
+        raise eval_extra("calibration images", exc) from exc
 
     astronaut = np.ascontiguousarray(data.astronaut())  # type: ignore[no-untyped-call]
     images = [astronaut, np.ascontiguousarray(astronaut[:, ::-1])]

@@ -7,16 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from device.eval.metrics import Labels, Scores, roc_curve
+from device.extras import eval_extra
 
 FLOOR = 1e-4
 
 
 def plot_roc_det(scores: Scores, same: Labels, path: Path, title: str) -> None:
     """Left: TAR against FAR (log FAR). Right: DET, FRR against FAR, both log scales."""
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError as exc:
+        raise eval_extra("ROC/DET plots", exc) from exc
 
     far, tar, _ = roc_curve(scores, same)
     figure, (roc, det) = plt.subplots(1, 2, figsize=(10, 4.2))

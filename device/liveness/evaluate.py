@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from device.camera.base import Frame
 from device.errors import ConfigError, ModelError
+from device.extras import eval_extra
 from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
 from device.liveness.challenge import action_levels, baseline_of
 from device.liveness.measures import FaceMeasures, box_iou, measure
@@ -61,7 +62,10 @@ class Scene(Protocol):
 
 def load_sources(analyzer: FaceAnalyzer, lfw_dir: Path | None, limit: int) -> list[FaceSource]:
     """skimage's astronaut plus up to `limit` LFW faces, as 320x240 frames with their meshes."""
-    from skimage import data
+    try:
+        from skimage import data
+    except ImportError as exc:
+        raise eval_extra("synthetic liveness sessions", exc) from exc
 
     astronaut = np.asarray(data.astronaut(), dtype=np.uint8)  # type: ignore[no-untyped-call]
     stills = [("astronaut", _resize(astronaut[0:300, 60:460]))]

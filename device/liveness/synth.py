@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.spatial import Delaunay
 
+from device.extras import eval_extra
 from device.vision.types import Points
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from scipy.spatial import Delaunay
 
 Image = npt.NDArray[np.uint8]
 FloatImage = npt.NDArray[np.float32]
@@ -173,6 +177,10 @@ class Warper:
         ys = np.linspace(0, height - 1, height // GRID_STEP_PX + 1)
         self.grid_shape = (len(ys), len(xs))
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+        try:
+            from scipy.spatial import Delaunay
+        except ImportError as exc:
+            raise eval_extra("synthetic face frames", exc) from exc
         self.weights = _barycentric_matrix(Delaunay(anchors), grid, len(anchors))
         self.base_x = np.tile(np.arange(width, dtype=np.float32), (height, 1))
         self.base_y = np.tile(np.arange(height, dtype=np.float32)[:, None], (1, width))
@@ -196,6 +204,8 @@ class Warper:
 
 
 def _barycentric_matrix(tri: Delaunay, grid: npt.NDArray[np.float64], n: int) -> csr_matrix:
+    from scipy.sparse import csr_matrix
+
     simplex = tri.find_simplex(grid)
     inside = simplex >= 0
     transform = tri.transform[simplex[inside]]
