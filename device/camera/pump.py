@@ -36,6 +36,7 @@ class CameraPump:
         self._max_backoff_s = max_backoff_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._first_frame = threading.Event()
         self.restarts = 0
         self.frames = 0
 
@@ -52,6 +53,10 @@ class CameraPump:
             self._thread = None
         self._camera.close()
 
+    def wait_for_frame(self, timeout_s: float) -> bool:
+        """True once the camera has delivered a frame; False if none came within timeout_s."""
+        return self._first_frame.wait(timeout_s)
+
     def status(self) -> dict[str, Any]:
         return {"frames": self.frames, "restarts": self.restarts, **self._camera.status()}
 
@@ -61,6 +66,7 @@ class CameraPump:
             try:
                 with self._camera.capture(self._timeout_s) as frame:
                     self.frames += 1
+                    self._first_frame.set()
                     self._on_frame(frame)
                 delay = 0.5
             except CameraError as exc:

@@ -12,13 +12,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from http.server import ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
 from device.camera.base import Frame
 from device.events import WorkerInput
-from device.ui.handler import STATIC_TYPES, KioskHandler
+from device.ui.handler import STATIC_TYPES, KioskServer
 from device.ui.hub import ViewHub
 from device.ui.preview import PreviewStore
 from device.ui.settings import UiSettings
@@ -30,15 +29,6 @@ log = logging.getLogger(__name__)
 
 WorkerCallback = Callable[[WorkerInput], object]
 CONFIG_MARK = "<!--KIOSK_CONFIG-->"
-
-
-class KioskServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], kiosk: KioskUi) -> None:
-        self.kiosk = kiosk
-        super().__init__(address, KioskHandler)
 
 
 class KioskUi:
