@@ -21,6 +21,7 @@ from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
 from device.config import Config
 from device.core import CoreLoop, call_on_core
+from device.core_handler import CoreHandler
 from device.daemon import Daemon
 from device.errors import CameraError, FacetermError
 from device.events import ComponentFailed, EventBus
@@ -30,14 +31,13 @@ from device.fleet.handlers import Services
 from device.fleet.modelslots import ModelSlots
 from device.fleet.sealed import ENC_KEY_NAME, ensure_enc_key, load_enc_key
 from device.health import Watchdog
-from device.kiosk import KioskHandler
 from device.logring import RingHandler
 from device.publish.publisher import Publisher
 from device.sdnotify import Notifier
 from device.selftest import check_models, report, running_selftest
 from device.session.handler import build_runner, open_templates
 from device.session.runner import SessionRunner
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,10 @@ class Kiosk:
         self.bus = EventBus(config.device.event_queue_size)
         self.logs = RingHandler()
         self.slots = ModelSlots(Path(config.device.state_dir), Path(config.vision.models_dir))
-        self.ui = KioskUi(config.ui, on_worker_input=self._worker) if config.ui.enabled else None
+        self.ui = (ScreenServer(config.ui, on_worker_input=self._worker)
+                   if config.ui.enabled else None)
         self.publisher = Publisher(config)
-        self.handler: KioskHandler | None = None
+        self.handler: CoreHandler | None = None
         self.daemon: Daemon | None = None
 
     def _worker(self, event: Any) -> None:
@@ -119,7 +120,7 @@ class Kiosk:
         config = self.config
         preview: Callable[[Any], None] = self.ui.set_preview if self.ui else lambda frame: None
         runner = self.new_runner(config)
-        self.handler = handler = KioskHandler(runner, self.publish_view, preview,
+        self.handler = handler = CoreHandler(runner, self.publish_view, preview,
                                               self.report_models)
         self.report_models(runner)
         notifier = Notifier()

@@ -26,7 +26,9 @@ class Component(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
-class Notifier(Protocol):
+class ServiceNotifier(Protocol):
+    """What the service manager hears (device.sdnotify.Notifier)."""
+
     def ready(self) -> None: ...
 
     def status(self, text: str) -> None: ...
@@ -53,7 +55,7 @@ class Daemon:
     bus: EventBus
     loop: CoreLoop
     components: list[tuple[str, Component]] = field(default_factory=list)
-    notifier: Notifier = field(default_factory=NullNotifier)
+    notifier: ServiceNotifier = field(default_factory=NullNotifier)
     on_started: list[Callable[[], None]] = field(default_factory=list)
     started: list[tuple[str, Component]] = field(default_factory=list)
     restart_requested: bool = False

@@ -1,4 +1,6 @@
-"""Events that hardware and network threads post to the core loop, and the bounded bus they use."""
+"""Events that hardware and network threads post to the core loop, and the bounded bus they use.
+
+The card reader's events (device/cardreader/events.py) are posted as they are."""
 
 from __future__ import annotations
 
@@ -8,28 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from device.camera.base import Frame
+from device.cardreader.events import CardInserted, CardRefused, CardRemoved
 
 
 @dataclass(frozen=True, slots=True)
 class FrameArrived:
     frame: Frame
-
-
-@dataclass(frozen=True, slots=True)
-class CardInserted:
-    card: Any  # device.cardreader.card.IdCard
-
-
-@dataclass(frozen=True, slots=True)
-class CardRemoved:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CardRefused:
-    """A card was read but cannot be used (expired, bad check digit...): `reason` is a code."""
-
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +40,8 @@ class Call:
     function: Any
     reply: queue.Queue[Any]
 
+
+__all__ = ["CardInserted", "CardRefused", "CardRemoved"]  # the card reader's, on this bus
 
 Event = (
     FrameArrived | CardInserted | CardRemoved | CardRefused | ComponentFailed | WorkerInput | Call

@@ -13,7 +13,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from device.camera.base import Frame
 from device.errors import ConfigError, ModelError
-from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
+from device.liveness.api import LivenessProbe, LivenessVerdict
 from device.liveness.challenge import action_levels, baseline_of
 from device.liveness.measures import FaceMeasures, box_iou, measure
 from device.liveness.messages import action_prompt
@@ -32,6 +32,7 @@ from device.liveness.scenes import (
     Person,
     PhotoAttack,
     Replay,
+    Scene,
     ScreenAttack,
 )
 from device.liveness.settings import LivenessSettings
@@ -53,10 +54,6 @@ CAVEAT = (
     "simulated flash, screens and prints); captures from a real camera, real screens and real "
     "prints are still needed before anyone trusts them."
 )
-
-
-class Scene(Protocol):
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 def load_sources(analyzer: FaceAnalyzer, lfw_dir: Path | None, limit: int) -> list[FaceSource]:

@@ -21,6 +21,7 @@ from typing import Literal
 
 from stdnum.cn import ric
 
+from device.cardreader.events import CardRemoved as CardRemoved
 from device.session.settings import SessionSettings
 
 
@@ -33,7 +34,7 @@ class Phase(StrEnum):
     DECIDED = "decided"
 
 
-# ---- events -------------------------------------------------------------------------------
+# ---- events (and the card reader's CardRemoved, the one type for that fact) --------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,6 @@ class Identify:
     has_reference: bool
     source: Literal["card", "worker"] = "card"
     consent: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class CardRemoved:
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)

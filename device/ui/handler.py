@@ -33,7 +33,7 @@ SSE_RETRY_MS = 1000
 
 
 class ScreenBackend(Protocol):
-    """What the request handler serves from (device.ui.server.KioskUi)."""
+    """What the request handler serves from (device.ui.server.ScreenServer)."""
 
     settings: UiSettings
     hub: ViewHub
@@ -52,14 +52,14 @@ class ScreenBackend(Protocol):
     def count_rejected_worker_input(self) -> None: ...
 
 
-class KioskHandler(BaseHTTPRequestHandler):
+class ScreenRequestHandler(BaseHTTPRequestHandler):
     server_version = "faceterm-kiosk"
     sys_version = ""
     timeout = 10.0  # socket timeout: a stalled client is dropped, never waited on for ever
 
     @property
     def kiosk(self) -> ScreenBackend:
-        return cast(KioskServer, self.server).kiosk
+        return cast(ScreenHttpServer, self.server).kiosk
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("ui http: " + format, *args)
@@ -187,10 +187,10 @@ class KioskHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-class KioskServer(ThreadingHTTPServer):
+class ScreenHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], kiosk: ScreenBackend) -> None:
         self.kiosk = kiosk
-        super().__init__(address, KioskHandler)
+        super().__init__(address, ScreenRequestHandler)

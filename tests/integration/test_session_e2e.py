@@ -210,8 +210,8 @@ def test_still_photo_does_not_pass_the_real_liveness_probe(store, vision):
 
 def test_worker_input_through_the_core_loop_adapter(store, vision):
     from device.camera.base import Frame
+    from device.core_handler import CoreHandler
     from device.events import FrameArrived, WorkerInput
-    from device.session.handler import CoreHandler
 
     face = np.ascontiguousarray(data.astronaut()[0:250, 100:350])
     enrol(store, vision, ID, face)
