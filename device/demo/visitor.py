@@ -15,7 +15,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame
 from device.camera.threaded import ThreadedCamera
@@ -23,8 +22,8 @@ from device.errors import CameraError
 from device.liveness.api import Prompt
 from device.liveness.scenes import FaceSource, Scene, room
 from device.vision.analyzer import FaceAnalyzer
+from device.vision.types import Image
 
-Image = npt.NDArray[np.uint8]
 SCENE_SIZE = (320, 240)
 
 

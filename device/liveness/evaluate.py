@@ -17,7 +17,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.camera.base import Frame
 from device.errors import ConfigError, ModelError
@@ -41,9 +40,8 @@ from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
 from device.vision.settings import VisionSettings
-from device.vision.types import FaceObservation
+from device.vision.types import FaceObservation, Image
 
-Image = npt.NDArray[np.uint8]
 KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
 FPS = 10.0
 MAX_SESSION_S = 25.0

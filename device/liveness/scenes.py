@@ -24,9 +24,8 @@ from device.liveness.synth import (
     reflect_flash,
     render_pose,
 )
-from device.vision.types import Points
+from device.vision.types import Image, Points
 
-Image = npt.NDArray[np.uint8]
 ACTION_POSES = {
     "liveness_turn_left": Pose(yaw_deg=30.0),
     "liveness_turn_right": Pose(yaw_deg=-30.0),

@@ -14,32 +14,19 @@ from typing import Any, Protocol
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.match.templates import Reference
 from device.redact import mask_id
 from device.vision.align import align_face, five_points
-from device.vision.types import FaceObservation
+from device.vision.types import AnalyzerPort, EmbedderPort, Image
 
 log = logging.getLogger(__name__)
-Image = npt.NDArray[np.uint8]
-
-
 class Decoder(Protocol):
     def decode(self, wlt: bytes) -> Any: ...  # device.cardreader.wlt.PhotoResult
 
 
-class Analyzer(Protocol):
-    def analyze(
-        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]: ...
 
 
-class Embedder(Protocol):
-    @property
-    def model_id(self) -> str: ...
-
-    def embed(self, aligned_rgb_112: Image) -> npt.NDArray[np.float32]: ...
 
 
 def decode_bmp(bmp: bytes) -> Image | None:
@@ -53,7 +40,7 @@ def decode_bmp(bmp: bytes) -> Image | None:
 
 
 def card_photo_reference(
-    decoder: Decoder, analyzer: Analyzer, embedder: Embedder, subject: Callable[[str], str]
+    decoder: Decoder, analyzer: AnalyzerPort, embedder: EmbedderPort, subject: Callable[[str], str]
 ) -> Callable[[Any], Reference | None]:
     """A function from a card to its photo's embedding as a Reference (None if unusable)."""
 

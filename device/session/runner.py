@@ -15,9 +15,6 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from device.camera.base import Frame
 from device.match.matcher import Matcher
 from device.match.templates import Reference
@@ -25,16 +22,15 @@ from device.messages import catalogue
 from device.redact import mask_id
 from device.session import machine as m
 from device.session.capture import Candidate, CaptureWindow
-from device.session.ports import Analyzer, CardLike, Embedder, LivenessProbe, References
+from device.session.ports import CardLike, LivenessPort, References
 from device.session.record import Outcome, build_record, personal_data
 from device.session.settings import QualitySettings
 from device.vision.align import align_face, five_points
 from device.vision.quality import assess
+from device.vision.types import AnalyzerPort, EmbedderPort, Vector
 
 log = logging.getLogger(__name__)
 
-Image = npt.NDArray[np.uint8]
-Vector = npt.NDArray[np.float32]
 ViewSink = Callable[[dict[str, Any]], None]
 RecordSink = Callable[[dict[str, Any], dict[str, str]], None]
 
@@ -65,14 +61,14 @@ class SessionRunner:
         self,
         rules: m.Rules,
         quality: QualitySettings,
-        analyzer: Analyzer,
-        embedder: Embedder,
+        analyzer: AnalyzerPort,
+        embedder: EmbedderPort,
         matcher: Matcher,
         references: References,
         on_view: ViewSink,
         on_record: RecordSink,
         device_id: str,
-        liveness: LivenessProbe | None = None,
+        liveness: LivenessPort | None = None,
         photo_reference: PhotoReference | None = None,
         clock_utc: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         best_frames: int = 3,

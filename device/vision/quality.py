@@ -33,9 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from device.session.settings import QualitySettings
-from device.vision.types import Box, FaceObservation, HeadPose, Points
+from device.vision.types import Box, FaceObservation, HeadPose, Image, Points
 
-Image = npt.NDArray[np.uint8]
 Gray = npt.NDArray[np.float32]
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in the aligned 112x112 crop
 
