@@ -11,6 +11,8 @@ from typing import Any
 from device.camera.base import Frame
 from device.events import FrameArrived, WorkerInput
 from device.messages import catalogue
+from device.session.decisions import show_view
+from device.session.machine import Show
 from device.session.runner import SessionRunner
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,7 @@ class CoreHandler:
 
     def on_card_refused(self, reason: str, now_s: float) -> None:
         log.info("card refused: %s", reason)
-        zh, en = catalogue()["id_invalid"]
-        self._publish_view({"state": "idle", "code": "id_invalid", "zh": zh, "en": en,
-                            "countdown_s": None, "flash_rgb": None, "progress": 0.0,
-                            "result": None})
+        self._publish_view(show_view(Show("idle", "id_invalid"), catalogue()))
 
     def on_frame(self, event: FrameArrived, now_s: float) -> None:
         if self.runner.state() in ACTIVE_STATES:

@@ -71,7 +71,6 @@ _RESULTS: dict[str, Message] = {
     "identify_timeout": ("未检测到人脸", "No face arrived in time"),
     "capture_timeout": ("未能采集到合格的人脸图像", "No usable face image in time"),
     "liveness_timeout": ("活体检测超时", "The liveness check timed out"),
-    "match_timeout": ("比对超时", "Matching timed out"),
     "card_removed": ("身份证已移开", "The ID card was removed"),
     "worker_input": ("工作人员录入身份证号码", "ID number keyed in by a worker"),
 }
