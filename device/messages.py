@@ -7,9 +7,10 @@ new one instead. Liveness prompts live in device/liveness/messages.py and are me
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from device.liveness.messages import catalogue as liveness_catalogue
 
 Message = tuple[str, str]
 
@@ -85,17 +86,10 @@ def own_messages() -> Mapping[str, Message]:
 
 
 def catalogue() -> Mapping[str, Message]:
-    """Every code: the session's and, when the liveness package provides them, its prompts."""
+    """Every code: the session's and the liveness package's prompts and reasons."""
     merged = dict(own_messages())
-    try:
-        module = importlib.import_module("device.liveness.messages")
-    except ImportError:
-        return MappingProxyType(merged)
-    extra = getattr(module, "catalogue", None) or getattr(module, "MESSAGES", None)
-    table = extra() if callable(extra) else extra
-    if isinstance(table, Mapping):
-        for code, pair in table.items():
-            merged.setdefault(str(code), (str(pair[0]), str(pair[1])))
+    for code, pair in liveness_catalogue().items():
+        merged.setdefault(code, pair)
     return MappingProxyType(merged)
 
 

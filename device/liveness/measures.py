@@ -14,6 +14,7 @@ import numpy.typing as npt
 from device.vision.geometry import eye_aspect_ratio, mouth_opening_ratio
 from device.vision.types import Box, FaceObservation, Image, Points
 
+# Mesh eye contours (person's right, left) used for the eye-appearance measure.
 EYE_CONTOURS = (
     (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),
     (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249),

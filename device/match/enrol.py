@@ -15,12 +15,9 @@ from device.vision.align import align_face, five_points
 from device.vision.quality import assess
 from device.vision.types import AnalyzerPort, EmbedderPort, Image, Vector
 
+# Gates that do not disqualify a still photo taken by a service-window clerk: the guide oval,
 # the stillness of a live stream and the kiosk's distance limits do not apply to it.
 IGNORED_FOR_STILLS = frozenset({"off_centre", "not_still", "too_close", "backlit"})
-
-
-
-
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,13 @@ class LivenessPort(Protocol):
 
 
 class CardLike(Protocol):
+    """device.cardreader.card.IdCard, as far as the session uses it."""
+
     @property
     def id_number(self) -> str: ...
+
+    @property
+    def photo_wlt(self) -> bytes: ...
 
     @property
     def name(self) -> str: ...

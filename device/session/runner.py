@@ -44,7 +44,7 @@ ViewSink = Callable[[dict[str, Any]], None]
 RecordSink = Callable[[dict[str, Any], dict[str, str]], None]
 
 
-PhotoReference = Callable[[Any], Reference | None]
+PhotoReference = Callable[[CardLike], Reference | None]
 
 
 # Embed every n-th liveness frame for the probe's identity-continuity check (SFace costs
@@ -143,20 +143,20 @@ class SessionRunner:
     # ---- internals ----------------------------------------------------------------------------
 
     def _identify(
-        self, id_number: str, now_s: float, source: str, consent: bool, card: Any
+        self, id_number: str, now_s: float, source: str, consent: bool, card: CardLike | None
     ) -> list[m.Effect]:
         if self._session.phase not in (m.Phase.IDLE, m.Phase.DECIDED):
             log.info("session: identity %s ignored, a session is running", mask_id(id_number))
             return []
         reference = self._lookup(id_number, card) if consent else None
         self._reference = reference
-        self._name = str(getattr(card, "name", "") or "")
+        self._name = card.name if card is not None else ""
         self.counters["sessions"] += 1
         kind: Any = source
         event = m.Identify(now_s, id_number, reference is not None, kind, consent)
         return self._feed(event)
 
-    def _lookup(self, id_number: str, card: Any) -> Reference | None:
+    def _lookup(self, id_number: str, card: CardLike | None) -> Reference | None:
         try:
             found = self.references.get(id_number)
         except Exception:  # an unreadable template must end in no_reference, not a crash
