@@ -27,6 +27,7 @@ from device.fleet.client import Endpoint, FleetClient
 from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_artifact, sign_command
 from device.publish.identity import load_registry
+from device.publish.mqtt import LinkConfig
 from device.secretfile import write_secret
 from device.vision.models import file_sha256
 
@@ -80,8 +81,9 @@ def _signer(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> FleetClient:
     host, _, port = args.broker.rpartition(":")
-    endpoint = Endpoint(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
-                        args.client_id, args.prefix, args.tenant)
+    link = LinkConfig(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
+                      args.client_id)
+    endpoint = Endpoint(link, args.prefix, args.tenant)
     client = FleetClient(endpoint, load_registry(args.devices_registry))
     client.connect()
     return client

@@ -4,6 +4,7 @@ read retained status and telemetry. Used by `faceterm-fleet` and by tests."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import queue
 import secrets
@@ -28,12 +29,7 @@ OUTGOING_MAX = 10_000  # commands waiting for the link's thread (a fleet is a fe
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    host: str
-    port: int
-    ca_cert: str
-    client_cert: str
-    client_key: str
-    client_id: str
+    link: LinkConfig  # the broker, the TLS files and the fleet identity's client id
     prefix: str = "faceterm/v1"
     tenant: str = "default"
 
@@ -85,8 +81,7 @@ class FleetClient:
 
     def connect(self, timeout_s: float = 10.0) -> None:
         e = self.endpoint
-        config = LinkConfig(e.host, e.port, e.ca_cert, e.client_cert, e.client_key, e.client_id,
-                            connect_timeout_s=timeout_s)
+        config = dataclasses.replace(e.link, connect_timeout_s=timeout_s)
         hooks = LinkHooks(connected=self._on_connected, message=self._on_message,
                           acked=self._on_acked)
         self._link = MqttLink(config, hooks)
@@ -96,7 +91,8 @@ class FleetClient:
         self._thread.start()
         if not self._connected.wait(timeout_s):
             self.close()
-            raise FacetermError(f"no connection to {e.host}:{e.port} within {timeout_s} s")
+            raise FacetermError(
+                f"no connection to {config.host}:{config.port} within {timeout_s} s")
 
     def close(self) -> None:
         self._stop.set()
