@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
+from device.cardreader.card import IdCard
 from device.errors import CommandRejected
 from device.events import (
     Call,
@@ -29,7 +30,7 @@ T = TypeVar("T")
 class Handler(Protocol):
     """What the core loop drives: the verification session glue (or a logger in a bare daemon)."""
 
-    def on_card(self, card: Any, now_s: float) -> None: ...
+    def on_card(self, card: IdCard, now_s: float) -> None: ...
 
     def on_card_removed(self, now_s: float) -> None: ...
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from device.camera.base import Frame
+from device.cardreader.card import IdCard
 from device.events import FrameArrived, WorkerInput
 from device.messages import catalogue
 from device.session.decisions import show_view
@@ -49,7 +50,7 @@ class CoreHandler:
             self._on_swap(self.runner)
             log.info("session settings or models replaced")
 
-    def on_card(self, card: Any, now_s: float) -> None:
+    def on_card(self, card: IdCard, now_s: float) -> None:
         self.runner.on_card(card, now_s)
 
     def on_card_removed(self, now_s: float) -> None:

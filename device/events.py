@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,8 @@ class WorkerInput:
 class Call:
     """Run `function` on the core loop (used by the fleet channel) and hand back its result."""
 
-    function: Any
-    reply: queue.Queue[Any]
+    function: Callable[[], object]
+    reply: queue.Queue[tuple[bool, Any]]  # (True, result) or (False, the exception)
 
 
 __all__ = ["CardInserted", "CardRefused", "CardRemoved"]  # the card reader's, on this bus
