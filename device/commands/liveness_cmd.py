@@ -1,4 +1,6 @@
-"""`faceterm eval liveness`: APCER per attack type and BPCER on SYNTHETIC liveness sessions.
+"""`faceterm eval liveness` (APCER/BPCER of closed-loop sessions: SYNTHETIC scenes, or real
+footage segments with --footage) and `faceterm eval footage` (the action detectors on labelled
+real footage).
 
 `faceterm eval` itself belongs to eval_cmd.py (models area); this module adds its `liveness`
 benchmark to that parser when it exists (commands register in name order) or creates it.
@@ -16,6 +18,8 @@ from device.liveness.settings import Action, LivenessSettings
 
 EVAL_ACTIONS: list[Action] = ["turn_left", "turn_right", "nod", "open_mouth"]
 DEFAULT_LFW = "../shared/data/lfw-dev/images"
+DEFAULT_FOOTAGE = ".cache/footage"
+DEFAULT_LABELS = "tests/data/footage_labels.json"
 
 
 def register(sub: Any) -> None:
@@ -32,6 +36,16 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-flash", action="store_true", help="evaluate without screen flash")
     parser.set_defaults(handler=_liveness)
+    footage = benchmarks.add_parser(
+        "footage", help="recall and false fires of each action detector on labelled real footage"
+    )
+    footage.add_argument(
+        "--footage", default=DEFAULT_FOOTAGE, help="scripts/fetch_footage.py's folder"
+    )
+    footage.add_argument("--labels", default=DEFAULT_LABELS, help="the label file")
+    footage.add_argument("--models", default="models", help="models folder")
+    footage.add_argument("--out", default=None, help="write the JSON report here")
+    footage.set_defaults(handler=_footage)
 
 
 def _eval_benchmarks(sub: Any) -> Any:
@@ -59,4 +73,25 @@ def _liveness(args: argparse.Namespace) -> int:
         Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
     summary = {k: report[k] for k in ("apcer", "bpcer", "counts", "runtime_s", "caveat")}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _footage(args: argparse.Namespace) -> int:
+    from device.liveness.footage import load_labels
+    from device.liveness.footage_eval import evaluate, markdown
+    from device.vision.analyzer import FaceAnalyzer
+    from device.vision.settings import VisionSettings
+
+    folder = Path(args.footage)
+    clips = load_labels(Path(args.labels))
+    missing = [name for name in clips if not (folder / name).is_file()]
+    if missing:
+        raise ConfigError(f"{folder}: missing {missing} (run scripts/fetch_footage.py)")
+    analyzer = FaceAnalyzer.load(VisionSettings(models_dir=args.models, num_threads=1))
+    report = evaluate(analyzer, folder, clips, LivenessSettings())
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(markdown(report))
+    print(json.dumps(report["faces"], indent=2))
     return 0
