@@ -35,6 +35,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-flash", action="store_true", help="evaluate without screen flash")
+    parser.add_argument(
+        "--footage",
+        default=None,
+        help="bona fide sessions of real footage puppets from this folder",
+    )
+    parser.add_argument("--labels", default=DEFAULT_LABELS, help="the footage label file")
     parser.set_defaults(handler=_liveness)
     footage = benchmarks.add_parser(
         "footage", help="recall and false fires of each action detector on labelled real footage"
@@ -63,6 +69,8 @@ def _liveness(args: argparse.Namespace) -> int:
 
     if args.sessions < 1 or args.workers < 1:
         raise ConfigError("--sessions and --workers must be at least 1")
+    if args.footage:
+        return _puppets(args)
     # Blink is left out: face_landmark does not register the simulator's painted eyelids.
     settings = LivenessSettings(actions=list(EVAL_ACTIONS), screen_flash=not args.no_flash)
     lfw = args.lfw if args.lfw and Path(args.lfw).is_dir() else None
@@ -74,6 +82,23 @@ def _liveness(args: argparse.Namespace) -> int:
     summary = {k: report[k] for k in ("apcer", "bpcer", "counts", "runtime_s", "caveat")}
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     return 0
+
+
+def _puppets(args: argparse.Namespace) -> int:
+    from device.liveness.puppet_eval import evaluate
+
+    modes = (False,) if args.no_flash else (False, True)
+    report = evaluate(args.sessions, modes, args.models, args.footage, args.labels, args.workers,
+                      args.seed)  # fmt: skip
+    _write(args.out, report)
+    print(json.dumps({k: report[k] for k in ("modes", "flash_model", "runtime_s")}, indent=2))
+    return 0
+
+
+def _write(out: str | None, report: dict[str, Any]) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def _footage(args: argparse.Namespace) -> int:
@@ -89,9 +114,7 @@ def _footage(args: argparse.Namespace) -> int:
         raise ConfigError(f"{folder}: missing {missing} (run scripts/fetch_footage.py)")
     analyzer = FaceAnalyzer.load(VisionSettings(models_dir=args.models, num_threads=1))
     report = evaluate(analyzer, folder, clips, LivenessSettings())
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    _write(args.out, report)
     print(markdown(report))
     print(json.dumps(report["faces"], indent=2))
     return 0
