@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
         help="bona fide sessions of real footage puppets from this folder",
     )
     parser.add_argument("--labels", default=DEFAULT_LABELS, help="the footage label file")
+    parser.add_argument(
+        "--flash-only", action="store_true", help="with --footage: only sessions with the flash"
+    )
     parser.set_defaults(handler=_liveness)
     footage = benchmarks.add_parser(
         "footage", help="recall and false fires of each action detector on labelled real footage"
@@ -87,7 +90,7 @@ def _liveness(args: argparse.Namespace) -> int:
 def _puppets(args: argparse.Namespace) -> int:
     from device.liveness.puppet_eval import evaluate
 
-    modes = (False,) if args.no_flash else (False, True)
+    modes = (False,) if args.no_flash else (True,) if args.flash_only else (False, True)
     report = evaluate(args.sessions, modes, args.models, args.footage, args.labels, args.workers,
                       args.seed)  # fmt: skip
     _write(args.out, report)
