@@ -7,7 +7,8 @@ and on planar prints, at the camera's 640x480 and 15 fps.
   tracked from the event's first frame, residual at the frame where the movement peaks;
 - prints: a flat photo (a resting frame of each footage person) turned from 0 to +-15..60
   degrees of yaw or pitch over 0.8 s (12 frames), camera noise 2 grey levels, flash off and on
-  (a random screen colour per frame, even reflection), residual at the largest angle.
+  (the paper lit evenly by one screen colour: the flash phase ends before the actions), share
+  at the largest angle.
 
     .venv/bin/python scripts/eval_planar.py [--out reports/planar.json]
 """
@@ -80,13 +81,14 @@ def prints(analyzer: FaceAnalyzer, footage: Path) -> list[dict[str, object]]:
         for axis in ("yaw", "pitch"):
             for angle in (15, 30, 45, 60, -15, -30, -45, -60):
                 for flash in (False, True):
+                    colour = PALETTE[rng.integers(len(PALETTE))]
                     seq = []
                     for i in range(13):
                         a = angle * i / 12
                         rgb = plane_view(photo, a if axis == "yaw" else 0, a if axis == "pitch"
                                          else 0, background=room).astype(np.float32)  # fmt: skip
                         if flash:
-                            rgb *= 1 + 0.12 * PALETTE[rng.integers(len(PALETTE))] / 255.0
+                            rgb *= 1 + 0.12 * colour / 255.0
                         rgb += rng.normal(0, 2.0, rgb.shape)
                         seq.append(np.clip(rgb, 0, 255).astype(np.uint8))
                     rows.append({"what": f"print {name} {axis} {angle:+d} flash {flash}",
