@@ -2,8 +2,8 @@
 footage segments with --footage) and `faceterm eval footage` (the action detectors on labelled
 real footage).
 
-`faceterm eval` itself belongs to eval_cmd.py (models area); this module adds its `liveness`
-benchmark to that parser when it exists (commands register in name order) or creates it.
+`faceterm eval` itself belongs to eval_cmd.py (models area); device/cli.py hands this module the
+benchmarks subparsers that eval_cmd.register returns.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from device.commands import Subparsers
 from device.errors import ConfigError
 from device.liveness.settings import Action, LivenessSettings
 
@@ -22,8 +23,7 @@ DEFAULT_FOOTAGE = ".cache/footage"
 DEFAULT_LABELS = "tests/data/footage_labels.json"
 
 
-def register(sub: Any) -> None:
-    benchmarks = _eval_benchmarks(sub)
+def register(benchmarks: Subparsers[argparse.ArgumentParser]) -> None:
     parser = benchmarks.add_parser(
         "liveness", help="APCER per attack type and BPCER on synthetic sessions (not camera data)"
     )
@@ -55,16 +55,6 @@ def register(sub: Any) -> None:
     footage.add_argument("--models", default="models", help="models folder")
     footage.add_argument("--out", default=None, help="write the JSON report here")
     footage.set_defaults(handler=_footage)
-
-
-def _eval_benchmarks(sub: Any) -> Any:
-    existing = sub.choices.get("eval") if hasattr(sub, "choices") else None
-    if existing is not None:
-        for action in existing._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return action
-    parser = sub.add_parser("eval", help="evaluate the on-device models")
-    return parser.add_subparsers(dest="benchmark", required=True)
 
 
 def _liveness(args: argparse.Namespace) -> int:

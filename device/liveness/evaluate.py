@@ -18,12 +18,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.errors import ConfigError
 from device.liveness.api import LivenessProbe
 from device.liveness.challenge import action_levels, baseline_of
-from device.liveness.harness import Bench, Scene, SessionResult
+from device.liveness.harness import Bench, SessionResult
 from device.liveness.measures import FaceMeasures, measure
 from device.liveness.messages import action_prompt
 from device.liveness.scenes import (
@@ -33,13 +32,14 @@ from device.liveness.scenes import (
     Person,
     PhotoAttack,
     Replay,
+    Scene,
     ScreenAttack,
 )
 from device.liveness.settings import LivenessSettings
 from device.liveness.synth import render_pose
 from device.vision.analyzer import FaceAnalyzer
+from device.vision.types import Image
 
-Image = npt.NDArray[np.uint8]
 KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
 SCREEN_MARGIN = 1.15
 CAVEAT = (
