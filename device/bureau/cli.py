@@ -5,6 +5,8 @@
     faceterm-bureau list --db results.sqlite3
     faceterm-bureau export --db results.sqlite3 [--personal] > results.jsonl
     faceterm-bureau keygen --dir DIR          # the X25519 key pair personal data is sealed to
+    faceterm-bureau console --db results.sqlite3 --listen 127.0.0.1:8080   # the web console
+    faceterm-bureau staff add --db results.sqlite3 --user li --role viewer  # a console account
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from device.bureau.console.cli import add_commands as add_console_commands
 from device.bureau.receiver import Receiver
 from device.bureau.store import ResultStore, StoredResult
 from device.errors import FacetermError, PublishError
@@ -51,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = sub.add_parser("keygen", help="create the bureau's X25519 key pair")
     keygen.add_argument("--dir", required=True, type=Path)
     keygen.set_defaults(handler=_keygen)
-    for cmd in (run, sub.choices["list"], sub.choices["export"]):
+    console_cmds = add_console_commands(sub)
+    for cmd in (run, sub.choices["list"], sub.choices["export"], *console_cmds):
         store = cmd.add_mutually_exclusive_group()
         store.add_argument("--db", type=Path, default=Path("results.sqlite3"), help="SQLite file")
         store.add_argument("--dsn", help="PostgreSQL DSN (needs psycopg) instead of --db")

@@ -1,0 +1,114 @@
+"""One database handle for the console: SQLite (the embedded default) or PostgreSQL by DSN.
+
+A unit of work opens its own connection (`with db.transaction() as cur:`), so the web server's
+worker threads never share one. The SQL is written once with `?` placeholders; for psycopg they
+become `%s`. The console's own tables are created at start next to the receiver's `results`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from device.bureau.store import SCHEMA as RESULTS_SCHEMA
+from device.errors import PublishError
+
+CONSOLE_SCHEMA = (
+    RESULTS_SCHEMA,
+    """CREATE TABLE IF NOT EXISTS console_accounts (
+        username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+        created_ns BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS console_sessions (
+        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL,
+        csrf TEXT NOT NULL, created_ns BIGINT NOT NULL, seen_ns BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        id TEXT PRIMARY KEY, at_ns BIGINT NOT NULL, username TEXT NOT NULL,
+        action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS device_state (
+        device_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT,
+        status_ns BIGINT, telemetry TEXT, telemetry_ns BIGINT, first_camera TEXT)""",
+    """CREATE TABLE IF NOT EXISTS telemetry_history (
+        device_id TEXT NOT NULL, received_ns BIGINT NOT NULL, payload TEXT NOT NULL,
+        PRIMARY KEY (device_id, received_ns))""",
+    """CREATE TABLE IF NOT EXISTS fleet_jobs (
+        jti TEXT PRIMARY KEY, device_id TEXT NOT NULL, command TEXT NOT NULL,
+        issued_by TEXT NOT NULL, issued_ns BIGINT NOT NULL, status TEXT NOT NULL,
+        reason TEXT, updated_ns BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        id TEXT PRIMARY KEY, received_ns BIGINT NOT NULL, topic TEXT NOT NULL,
+        device_id TEXT, reason TEXT NOT NULL, payload_sha256 TEXT NOT NULL,
+        payload_bytes BIGINT NOT NULL)""",
+)
+
+
+class Database:
+    """`Database(path=...)` for SQLite or `Database(dsn="postgresql://...")`; open() first."""
+
+    def __init__(self, path: Path | None = None, dsn: str | None = None) -> None:
+        if (path is None) == (dsn is None):
+            raise PublishError("give the console either a SQLite path or a PostgreSQL DSN")
+        self.path, self.dsn = path, dsn
+
+    def open(self) -> None:
+        """Create the tables the console reads and writes (idempotent)."""
+        with self.transaction() as cur:
+            for statement in CONSOLE_SCHEMA:
+                cur.execute(statement)
+
+    def _connect(self) -> Any:
+        if self.dsn is not None:
+            try:  # optional dependency, only for a PostgreSQL store
+                psycopg = importlib.import_module("psycopg")
+            except ImportError as exc:
+                raise PublishError("a PostgreSQL DSN needs `pip install psycopg[binary]`") from exc
+            return psycopg.connect(self.dsn)
+        assert self.path is not None
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        conn = self._connect()
+        try:
+            yield Cursor(conn, postgres=self.dsn is not None)
+            conn.commit() if self.dsn is not None else conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+
+class Cursor:
+    """execute/all/one over one connection, with the placeholder style of its database."""
+
+    def __init__(self, conn: Any, postgres: bool) -> None:
+        self._conn, self._postgres = conn, postgres
+
+    def execute(self, statement: str, args: Sequence[Any] = ()) -> int:
+        return int(self._run(statement, args).rowcount)
+
+    def all(self, statement: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._run(statement, args).fetchall()]
+
+    def one(self, statement: str, args: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        row = self._run(statement, args).fetchone()
+        return None if row is None else tuple(row)
+
+    def json_text(self, column: str, key: str) -> str:
+        """SQL for a top-level text field of a JSON column, in this database's dialect."""
+        if not key.isidentifier() or not column.isidentifier():
+            raise PublishError(f"not a plain name: {column}.{key}")
+        if self._postgres:
+            return f"({column}::jsonb ->> '{key}')"
+        return f"json_extract({column}, '$.{key}')"
+
+    def _run(self, statement: str, args: Sequence[Any]) -> Any:
+        sql = statement.replace("?", "%s") if self._postgres else statement
+        return self._conn.execute(sql, tuple(args))
