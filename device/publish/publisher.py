@@ -227,7 +227,8 @@ class Publisher:
 
     # ----------------------------------------------------------------------- status
     def telemetry_payload(self) -> dict[str, Any]:
-        return self.telemetry.payload(self.outbox.depth, self.link.last_error)
+        return self.telemetry.payload(self.outbox.depth, self.link.last_error,
+                                      self.outbox.max_rows)
 
     def status(self) -> dict[str, Any]:
         return {

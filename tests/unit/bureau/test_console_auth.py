@@ -7,15 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-from starlette.testclient import TestClient  # noqa: E402
-
-from device.bureau.console.app import build_app  # noqa: E402
-from device.bureau.console.auth import Accounts, AuthError, SessionPolicy  # noqa: E402
-from device.bureau.console.db import Database  # noqa: E402
-from device.bureau.console.roles import allowed  # noqa: E402
-from tests.support.console import PASSWORDS, console, seed_results  # noqa: E402
+from device.bureau.console.app import build_app
+from device.bureau.console.auth import Accounts, AuthError, SessionPolicy
+from device.bureau.console.db import Database
+from device.bureau.console.roles import allowed
+from tests.support.console import PASSWORDS, console, seed_results
 
 
 def _csrf(html: str) -> str:
