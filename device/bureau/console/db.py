@@ -1,48 +1,24 @@
-"""One database handle for the console: SQLite (the embedded default) or PostgreSQL by DSN.
+"""One database handle for the console: SQLite (the embedded default) or PostgreSQL by DSN,
+through one SQLAlchemy engine.
 
-A unit of work opens its own connection (`with db.transaction() as cur:`), so the web server's
-worker threads never share one. The SQL is written once with `?` placeholders; for psycopg they
-become `%s`. The console's own tables are created at start next to the receiver's `results`.
+A unit of work is one transaction (`with db.transaction() as cur:`) on a pooled connection, so
+the web server's worker threads never share one. The console's SQL is plain and written once with
+`?` placeholders; for psycopg they become `%s`. Tables: the bureau store's (device/bureau/schema.py)
+and the console's own (tables.py), created if missing (checkfirst) at start.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from device.bureau.store import SCHEMA as RESULTS_SCHEMA
-from device.errors import PublishError
+from sqlalchemy import Engine, create_engine, event
 
-CONSOLE_SCHEMA = (
-    RESULTS_SCHEMA,
-    """CREATE TABLE IF NOT EXISTS console_accounts (
-        username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
-        created_ns BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS console_sessions (
-        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL,
-        csrf TEXT NOT NULL, created_ns BIGINT NOT NULL, seen_ns BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS audit (
-        id TEXT PRIMARY KEY, at_ns BIGINT NOT NULL, username TEXT NOT NULL,
-        action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS device_state (
-        device_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT,
-        status_ns BIGINT, telemetry TEXT, telemetry_ns BIGINT, first_camera TEXT)""",
-    """CREATE TABLE IF NOT EXISTS telemetry_history (
-        device_id TEXT NOT NULL, received_ns BIGINT NOT NULL, payload TEXT NOT NULL,
-        PRIMARY KEY (device_id, received_ns))""",
-    """CREATE TABLE IF NOT EXISTS fleet_jobs (
-        jti TEXT PRIMARY KEY, device_id TEXT NOT NULL, command TEXT NOT NULL,
-        issued_by TEXT NOT NULL, issued_ns BIGINT NOT NULL, status TEXT NOT NULL,
-        reason TEXT, updated_ns BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS dead_letters (
-        id TEXT PRIMARY KEY, received_ns BIGINT NOT NULL, topic TEXT NOT NULL,
-        device_id TEXT, reason TEXT NOT NULL, payload_sha256 TEXT NOT NULL,
-        payload_bytes BIGINT NOT NULL)""",
-)
+from device.bureau import schema
+from device.bureau.console import tables
+from device.errors import PublishError
 
 
 class Database:
@@ -52,41 +28,42 @@ class Database:
         if (path is None) == (dsn is None):
             raise PublishError("give the console either a SQLite path or a PostgreSQL DSN")
         self.path, self.dsn = path, dsn
+        self._engine: Engine | None = None
+
+    @property
+    def postgres(self) -> bool:
+        return self.dsn is not None
 
     def open(self) -> None:
-        """Create the tables the console reads and writes (idempotent)."""
-        with self.transaction() as cur:
-            for statement in CONSOLE_SCHEMA:
-                cur.execute(statement)
+        """Connect and create the tables the console reads and writes (idempotent)."""
+        if self._engine is None:
+            self._engine = self._make_engine()
+        schema.metadata.create_all(self._engine, checkfirst=True)
+        tables.metadata.create_all(self._engine, checkfirst=True)
 
-    def _connect(self) -> Any:
+    def _make_engine(self) -> Engine:
         if self.dsn is not None:
-            try:  # optional dependency, only for a PostgreSQL store
-                psycopg = importlib.import_module("psycopg")
-            except ImportError as exc:
-                raise PublishError("a PostgreSQL DSN needs `pip install psycopg[binary]`") from exc
-            return psycopg.connect(self.dsn)
-        assert self.path is not None
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("BEGIN IMMEDIATE")
-        return conn
+            url = self.dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+            return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        conn = self._connect()
-        try:
-            yield Cursor(conn, postgres=self.dsn is not None)
-            conn.commit() if self.dsn is not None else conn.execute("COMMIT")
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+        if self._engine is None:
+            raise PublishError("the console database is not open")
+        with self._engine.begin() as conn:
+            yield Cursor(conn, self.postgres)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
+    dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    dbapi_conn.execute("PRAGMA synchronous=FULL")
 
 
 class Cursor:
-    """execute/all/one over one connection, with the placeholder style of its database."""
+    """execute/all/one over one transaction, with the placeholder style of its database."""
 
     def __init__(self, conn: Any, postgres: bool) -> None:
         self._conn, self._postgres = conn, postgres
@@ -111,4 +88,4 @@ class Cursor:
 
     def _run(self, statement: str, args: Sequence[Any]) -> Any:
         sql = statement.replace("?", "%s") if self._postgres else statement
-        return self._conn.execute(sql, tuple(args))
+        return self._conn.exec_driver_sql(sql, tuple(args))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,9 +114,11 @@ class Queries:
                         "WHERE jti = ? AND device_id = ?", (status, reason, now_ns, jti, device))
 
     def audit(self, who: str, action: str, target: str, detail: str = "") -> None:
+        """One row of the bureau's audit table (schema.audit: actor, action, subject)."""
+        subject = f"{target} {detail}".strip()
         with self.db.transaction() as cur:
-            cur.execute("INSERT INTO audit VALUES (?,?,?,?,?,?)",
-                        (secrets.token_hex(12), time.time_ns(), who, action, target, detail))
+            cur.execute("INSERT INTO audit (at_ns, actor, action, subject) VALUES (?,?,?,?)",
+                        (time.time_ns(), who, action, subject))
 
     # ------------------------------------------------------------------ fleet state (reads)
     def fleet(self) -> list[DeviceState]:
@@ -145,13 +146,13 @@ class Queries:
 
     def dead_letters(self, limit: int = 200) -> list[tuple[Any, ...]]:
         with self.db.transaction() as cur:
-            return cur.all("SELECT received_ns, topic, device_id, reason, payload_sha256, "
-                           "payload_bytes FROM dead_letters ORDER BY received_ns DESC LIMIT ?",
+            return cur.all("SELECT received_ns, topic, device_id, reason, digest, "
+                           "LENGTH(envelope) FROM dead_letter ORDER BY received_ns DESC LIMIT ?",
                            (limit,))
 
     def audit_rows(self, limit: int = 200) -> list[tuple[Any, ...]]:
         with self.db.transaction() as cur:
-            return cur.all("SELECT at_ns, username, action, target, detail FROM audit "
+            return cur.all("SELECT at_ns, actor, action, subject FROM audit "
                            "ORDER BY at_ns DESC LIMIT ?", (limit,))
 
     # ------------------------------------------------------------------ results
