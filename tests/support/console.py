@@ -25,7 +25,10 @@ def fake_person(i: int) -> dict[str, str]:
 
 def seed_results(db_path: Path, kiosks: tuple[tuple[str, str], ...], per_kiosk: int) -> int:
     """Results over three days for (district, kiosk) pairs, stored through the ResultStore."""
-    store = ResultStore(path=db_path)
+    return seed_into(ResultStore(path=db_path), kiosks, per_kiosk)
+
+
+def seed_into(store: ResultStore, kiosks: tuple[tuple[str, str], ...], per_kiosk: int) -> int:
     store.open()
     n = 0
     try:

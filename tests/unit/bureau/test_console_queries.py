@@ -1,0 +1,112 @@
+"""The console's queries on SQLite and on a real throwaway PostgreSQL 15 (initdb + pg_ctl on a
+free loopback port): fleet state and alarms, results filters, rates, dead letters, audit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from device.bureau.console.alarms import alarms, online
+from device.bureau.console.db import Database
+from device.bureau.console.queries import Queries, ResultFilter
+from device.bureau.store import ResultStore
+from device.demo.broker import free_port
+from tests.support.console import seed_into
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="module")
+def postgres_dsn() -> Iterator[str]:
+    if not (PG_BIN / "initdb").exists():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL must be installed in CI (scripts/install-deps.sh)")
+        pytest.skip("PostgreSQL 15 is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="faceterm-pg-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(folder, "postgres")
+    data, port = folder / "data", free_port()
+    subprocess.run([*as_user, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "faceterm"], check=True, capture_output=True, timeout=60)
+    subprocess.run([*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l",
+                    str(folder / "server.log"), "-o",
+                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "-w", "-t", "30",
+                    "start"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+    try:
+        yield f"postgresql://faceterm@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
+                        "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def queries(request: pytest.FixtureRequest, tmp_path: Path) -> Queries:
+    if request.param == "sqlite":
+        db, store = Database(path=tmp_path / "r.sqlite3"), ResultStore(path=tmp_path / "r.sqlite3")
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")
+        db, store = Database(dsn=dsn), ResultStore(dsn=dsn)
+        db.open()
+        with db.transaction() as cur:
+            for table in ("results", "dead_letter", "audit", "device_state",
+                          "telemetry_history", "fleet_jobs"):
+                cur.execute(f"DELETE FROM {table}")
+    db.open()
+    seed_into(store, (("d1", "k1"), ("d1", "k2"), ("d2", "k3")), 14)
+    return Queries(db)
+
+
+def test_results_filters_and_rates(queries: Queries) -> None:
+    everything = queries.results(ResultFilter(limit=1000))
+    assert len(everything) == 42
+    assert {r.device_id for r in queries.results(ResultFilter(district="d1"))} == {"k1", "k2"}
+    passes = queries.results(ResultFilter(decision="pass"))
+    assert passes and all(r.decision == "pass" for r in passes)
+    assert len(passes) == 3 * 8
+    day = queries.results(ResultFilter(day="2026-12-01"))
+    assert day and {time.strftime("%Y-%m-%d", time.gmtime(r.iat)) for r in day} == {"2026-12-01"}
+    by_kiosk = {r.key: r for r in queries.rates(ResultFilter(), "device")}
+    assert set(by_kiosk) == {"k1", "k2", "k3"}
+    assert (by_kiosk["k1"].total, by_kiosk["k1"].passed, by_kiosk["k1"].failed,
+            by_kiosk["k1"].referred) == (14, 8, 2, 2)
+    days = queries.rates(ResultFilter(district="d2"), "day")
+    assert [d.key for d in days] == ["2026-11-30", "2026-12-01", "2026-12-02"]
+    assert sum(d.total for d in days) == 14
+    personal = queries.personal_results(ResultFilter(device="k3"))
+    assert len(personal) == 14 and all(p["name"].startswith("测试") for _, p in personal)
+
+
+def test_fleet_state_alarms_jobs_audit_and_dead_letters(queries: Queries) -> None:
+    now = time.time_ns()
+    queries.record_status("d1", "k1", "online", now)
+    queries.record_telemetry("d1", "k1", {"time": int(now / 1e9), "outbox_depth": 1,
+                                          "outbox_capacity": 10, "camera": "cam-a"}, now)
+    queries.record_telemetry("d1", "k1", {"time": int(now / 1e9) - 600, "outbox_depth": 9,
+                                          "outbox_capacity": 10, "camera": "cam-b"}, now + 1)
+    queries.record_status("d1", "k1", "offline", now + 2)
+    state = queries.device("k1")
+    assert state is not None and not online(state) and state.first_camera == "cam-a"
+    assert alarms(state) == ("outbox near full", "camera changed", "clock off")
+    assert len(queries.telemetry_history("k1")) == 2
+    queries.record_job("j1", "k1", "status.get", "li", now)
+    queries.update_job("j1", "k1", "SUCCEEDED", None, now + 5)
+    assert queries.jobs("k1")[0][4] == "SUCCEEDED"
+    queries.audit("li", "view_personal", "results", "device=k1")
+    assert queries.audit_rows()[0][1:] == ("li", "view_personal", "results device=k1")
+    with queries.db.transaction() as cur:
+        cur.execute("INSERT INTO dead_letter (digest, received_ns, receiver, topic, device_id, "
+                    "reason, envelope) VALUES (?,?,?,?,?,?,?)",
+                    ("ab" * 32, now, "r1", "faceterm/v1/d1/k1/result", "k1", "bad_signature",
+                     "x.y.z"))
+    assert queries.dead_letters() == [(now, "faceterm/v1/d1/k1/result", "k1", "bad_signature",
+                                       "ab" * 32, 5)]
