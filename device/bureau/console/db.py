@@ -4,7 +4,8 @@ through one SQLAlchemy engine.
 A unit of work is one transaction (`with db.transaction() as cur:`) on a pooled connection, so
 the web server's worker threads never share one. The console's SQL is plain and written once with
 `?` placeholders; for psycopg they become `%s`. Tables: the bureau store's (device/bureau/schema.py)
-and the console's own (tables.py), created if missing (checkfirst) at start.
+applied by the store's own versioned migrations, and the console's own (tables.py), created if
+missing at start. The engine is the store's (store.make_engine), so both speak one dialect setup.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 
-from device.bureau import schema
 from device.bureau.console import tables
+from device.bureau.store import ResultStore, make_engine
 from device.errors import PublishError
 
 
@@ -36,18 +37,13 @@ class Database:
 
     def open(self) -> None:
         """Connect and create the tables the console reads and writes (idempotent)."""
+        store = ResultStore(self.path, self.dsn)  # applies the store's migrations
+        store.open()
+        store.close()
         if self._engine is None:
-            self._engine = self._make_engine()
-        schema.metadata.create_all(self._engine, checkfirst=True)
-        tables.metadata.create_all(self._engine, checkfirst=True)
-
-    def _make_engine(self) -> Engine:
-        if self.dsn is not None:
-            url = self.dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-            return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-        engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+            self._engine = make_engine(self.path, self.dsn)
+        with self._engine.begin() as conn:
+            tables.metadata.create_all(conn, checkfirst=True)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -55,11 +51,6 @@ class Database:
             raise PublishError("the console database is not open")
         with self._engine.begin() as conn:
             yield Cursor(conn, self.postgres)
-
-
-def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
-    dbapi_conn.execute("PRAGMA journal_mode=WAL")
-    dbapi_conn.execute("PRAGMA synchronous=FULL")
 
 
 class Cursor:

@@ -1,14 +1,9 @@
-"""The console's queries on SQLite and on a real throwaway PostgreSQL 15 (initdb + pg_ctl on a
-free loopback port): fleet state and alarms, results filters, rates, dead letters, audit."""
+"""The console's queries on SQLite and on a real throwaway PostgreSQL 15 (tests/support/
+postgres.py): fleet state and alarms, results filters, rates, dead letters, audit."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,50 +12,18 @@ from device.bureau.console.alarms import alarms, online
 from device.bureau.console.db import Database
 from device.bureau.console.queries import Queries, ResultFilter
 from device.bureau.store import ResultStore
-from device.demo.broker import free_port
 from tests.support.console import seed_into
+from tests.support.postgres import postgres_cluster, postgres_dsn
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-@pytest.fixture(scope="module")
-def postgres_dsn() -> Iterator[str]:
-    if not (PG_BIN / "initdb").exists():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL must be installed in CI (scripts/install-deps.sh)")
-        pytest.skip("PostgreSQL 15 is not installed (apt-get install postgresql)")
-    folder = Path(tempfile.mkdtemp(prefix="faceterm-pg-"))
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_user:
-        shutil.chown(folder, "postgres")
-    data, port = folder / "data", free_port()
-    subprocess.run([*as_user, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "faceterm"], check=True, capture_output=True, timeout=60)
-    subprocess.run([*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-l",
-                    str(folder / "server.log"), "-o",
-                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "-w", "-t", "30",
-                    "start"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=60)
-    try:
-        yield f"postgresql://faceterm@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_user, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "stop"], capture_output=True, timeout=60)
-        shutil.rmtree(folder, ignore_errors=True)
-
+__all__ = ["postgres_cluster", "postgres_dsn"]  # fixtures
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def queries(request: pytest.FixtureRequest, tmp_path: Path) -> Queries:
     if request.param == "sqlite":
         db, store = Database(path=tmp_path / "r.sqlite3"), ResultStore(path=tmp_path / "r.sqlite3")
     else:
-        dsn = request.getfixturevalue("postgres_dsn")
+        dsn = request.getfixturevalue("postgres_dsn")  # a fresh database per test
         db, store = Database(dsn=dsn), ResultStore(dsn=dsn)
-        db.open()
-        with db.transaction() as cur:
-            for table in ("results", "dead_letter", "audit", "device_state",
-                          "telemetry_history", "fleet_jobs"):
-                cur.execute(f"DELETE FROM {table}")
     db.open()
     seed_into(store, (("d1", "k1"), ("d1", "k2"), ("d2", "k3")), 14)
     return Queries(db)
