@@ -22,7 +22,7 @@ from device.fleet.configstore import ConfigStore, Probation
 from device.fleet.handlers import Services, build
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import Keyring
-from device.fleet.replay import JobStore
+from device.fleet.replay import EPOCH_NAME, JobStore
 from device.fleet.sealed import ENC_KEY_NAME, ensure_enc_key, load_enc_key
 from device.publish import identity
 from device.selftest import Check, check_clock, check_disk, check_models, guarded, report
@@ -125,7 +125,9 @@ class FleetComponent:
     def __init__(self, kiosk: Kiosk, daemon: Daemon) -> None:
         self._kiosk = kiosk
         self._daemon = daemon
-        self._store = JobStore(kiosk.config.state_path("fleet-jobs.sqlite3"))
+        config = kiosk.config
+        epoch = config.state_path(config.identity.device_key).parent / EPOCH_NAME
+        self._store = JobStore(config.state_path("fleet-jobs.sqlite3"), epoch)
         self.channel: FleetChannel | None = None
         self._probation: Probation | None = None
         self._stop = threading.Event()
@@ -133,7 +135,7 @@ class FleetComponent:
     def start(self) -> None:
         kiosk, config = self._kiosk, self._kiosk.config
         self._store.open()
-        forgotten = self._store.purge(time.time(), keep_s=config.fleet.clock_skew_s)
+        forgotten = self._store.purge(time.time())
         if forgotten:
             log.info("forgot %d fleet jobs whose commands expired", forgotten)
         keyring = _keyring(config)

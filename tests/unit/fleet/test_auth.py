@@ -125,14 +125,15 @@ def test_good_commands_pass_for_device_and_group(keys: dict[str, OKPKey], keyrin
 def test_replayed_jti_is_recognised_after_a_restart(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     store.open()
-    assert store.claim("jti-0001", "status.get", NOW + 60, NOW) is None
+    assert store.claim("jti-0001", "status.get", NOW, NOW + 60, NOW) is None
     store.update("jti-0001", "SUCCEEDED", NOW, result={"ok": True})
     store.close()
     reopened = JobStore(tmp_path / "jobs.sqlite3")
     reopened.open()
-    previous = reopened.claim("jti-0001", "status.get", NOW + 60, NOW)
+    previous = reopened.claim("jti-0001", "status.get", NOW, NOW + 60, NOW)
     assert previous is not None and previous["status"] == "SUCCEEDED"
-    assert reopened.purge(NOW + 10_000, keep_s=120) == 1
+    assert reopened.purge(NOW + 10_000) == 0  # kept a full command lifetime after expiry
+    assert reopened.purge(NOW + 60 + 24 * 3600 + 1) == 1
     reopened.close()
 
 
