@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from device.bureau.checks import Freshness
 from device.bureau.receiver import Receiver
+from device.bureau.registry import DeviceRegistry
 from device.bureau.store import ResultStore, StoredResult
 from device.errors import FacetermError, PublishError
 from device.publish import identity
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--broker", required=True, help="HOST:PORT of the MQTT broker (TLS)")
     for name in ("--ca", "--cert", "--key", "--devices", "--bureau-key"):
         run.add_argument(name, required=True, type=Path)
+    run.add_argument("--revoked", type=Path,
+                     help='JSON {"revoked": [device ids]}, re-read on change')
+    run.add_argument("--max-age-days", type=float, default=30.0,
+                     help="refuse results issued longer ago (unless the device clock was unsynced)")
+    run.add_argument("--max-ahead-s", type=float, default=300.0,
+                     help="refuse results issued further in the future")
     run.add_argument("--client-id", default="bureau-1")
     run.add_argument("--prefix", default="faceterm/v1")
     run.add_argument("--group", default="bureau", help="shared subscription group")
@@ -69,9 +77,10 @@ def _run(args: argparse.Namespace) -> int:
     link = LinkConfig(host=host, port=int(port), ca_cert=str(args.ca),
                       client_cert=str(args.cert), client_key=str(args.key),
                       client_id=args.client_id)
-    receiver = Receiver(link, identity.load_registry(args.devices),
+    freshness = Freshness(args.max_age_days * 86400.0, args.max_ahead_s)
+    receiver = Receiver(link, DeviceRegistry(args.devices, args.revoked),
                         identity.load_okp(args.bureau_key, "bureau key"), _store(args),
-                        prefix=args.prefix, group=args.group)
+                        prefix=args.prefix, group=args.group, freshness=freshness)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
