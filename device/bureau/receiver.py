@@ -172,11 +172,11 @@ class Receiver:
         if sequence == "reset":
             log.warning("receiver %s: sequence reset by %s: new epoch %s starts at seq %d",
                         self.name, result.device_id, result.epoch[:36], result.seq)
-        elif sequence == "gap":
-            log.warning("receiver %s: %d results of %s not yet received before seq %d",
-                        self.name, missing, result.device_id, result.seq)
+        elif sequence == "gap":  # common with several receivers or a quarantined result
+            log.info("receiver %s: %d results of %s not yet received before seq %d",
+                     self.name, missing, result.device_id, result.seq)
         else:
-            log.info("receiver %s: %s seq %d arrived out of order", self.name,
+            log.debug("receiver %s: %s seq %d arrived out of order", self.name,
                      result.device_id, result.seq)
 
     def _verify(self, topic: str, payload: bytes, received_ns: int) -> StoredResult:

@@ -138,8 +138,8 @@ class Demo:
                           reconnect_min_s=0.2, reconnect_max_s=2.0)
         (self.state / "bureau").mkdir(parents=True, exist_ok=True)
         store = ResultStore(self.state / "bureau" / "results.sqlite3")
-        receiver = Receiver(link, DeviceRegistry(self.site.registry), identity.load_okp(self.site.bureau_key, "bureau"),
-                            store)
+        receiver = Receiver(link, DeviceRegistry(self.site.registry),
+                            identity.load_okp(self.site.bureau_key, "bureau"), store)
         return receiver, store
 
     def _enrol(self, kiosk: Kiosk, photos: dict[str, Path]) -> None:
