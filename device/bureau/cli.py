@@ -4,6 +4,8 @@
                         --devices devices.json --bureau-key bureau.x25519.pem --db results.sqlite3
     faceterm-bureau list --db results.sqlite3
     faceterm-bureau export --db results.sqlite3 [--personal] > results.jsonl
+    faceterm-bureau dead-letters --db results.sqlite3   # messages refused or unstorable
+    faceterm-bureau purge --db results.sqlite3 --older-than-days 400   # retention (privacy.md)
     faceterm-bureau keygen --dir DIR          # the X25519 key pair personal data is sealed to
 """
 
@@ -15,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -56,10 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--limit", type=int, default=1_000_000)
     sub.choices["export"].add_argument("--personal", action="store_true",
                                        help="include unsealed ID number and name")
+    dead = sub.add_parser("dead-letters", help="list messages that were refused or unstorable")
+    dead.add_argument("--limit", type=int, default=1000)
+    dead.set_defaults(handler=_dead_letters)
+    purge = sub.add_parser("purge", help="delete results and dead letters past retention")
+    purge.add_argument("--older-than-days", type=float, required=True)
+    purge.set_defaults(handler=_purge)
     keygen = sub.add_parser("keygen", help="create the bureau's X25519 key pair")
     keygen.add_argument("--dir", required=True, type=Path)
     keygen.set_defaults(handler=_keygen)
-    for cmd in (run, sub.choices["list"], sub.choices["export"]):
+    for cmd in (run, sub.choices["list"], sub.choices["export"], dead, purge):
         store = cmd.add_mutually_exclusive_group()
         store.add_argument("--db", type=Path, default=Path("results.sqlite3"), help="SQLite file")
         store.add_argument("--dsn", help="PostgreSQL DSN (needs psycopg) instead of --db")
@@ -124,6 +133,33 @@ def _export(args: argparse.Namespace) -> int:
     try:
         for row in store.rows(args.limit):
             sys.stdout.write(json.dumps(_as_json(row, args.personal), ensure_ascii=False) + "\n")
+    finally:
+        store.close()
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    store = _store(args)
+    store.open()
+    try:
+        for letter in store.dead_letters(args.limit):
+            print(json.dumps({"id": letter.id, "received_ns": letter.received_ns,
+                              "receiver": letter.receiver, "topic": letter.topic,
+                              "reason": letter.reason, "device_id": letter.device_id,
+                              "bytes": len(letter.payload)}))
+    finally:
+        store.close()
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if not 1.0 <= args.older_than_days <= 36500.0:
+        raise PublishError("--older-than-days must lie between 1 and 36500")
+    cutoff_ns = time.time_ns() - int(args.older_than_days * 86400 * 1e9)
+    store = _store(args)
+    store.open()
+    try:
+        print(json.dumps(store.purge(cutoff_ns)))
     finally:
         store.close()
     return 0
