@@ -20,7 +20,7 @@ from device.fleet.configstore import ConfigStore, Probation
 from device.fleet.handlers import Services, build
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import Keyring
-from device.fleet.replay import JobStore
+from device.fleet.replay import EPOCH_NAME, JobStore
 from device.publish import identity
 from device.publish.publisher import Publisher
 
@@ -43,7 +43,8 @@ class FleetComponent:
         self._publisher = publisher
         self._services = services
         self._request_restart = request_restart
-        self._store = JobStore(config.state_path("fleet-jobs.sqlite3"))
+        epoch = config.state_path(config.identity.device_key).parent / EPOCH_NAME
+        self._store = JobStore(config.state_path("fleet-jobs.sqlite3"), epoch)
         self.channel: FleetChannel | None = None
         self._probation: Probation | None = None
         self._stop = threading.Event()
@@ -51,7 +52,7 @@ class FleetComponent:
     def start(self) -> None:
         config, publisher = self._config, self._publisher
         self._store.open()
-        forgotten = self._store.purge(time.time(), keep_s=config.fleet.clock_skew_s)
+        forgotten = self._store.purge(time.time())
         if forgotten:
             log.info("forgot %d fleet jobs whose commands expired", forgotten)
         services = self._services()

@@ -89,6 +89,6 @@ def test_killed_broker_fails_over_and_nothing_is_lost(tmp_path: Path) -> None:
             for receiver in receivers:
                 receiver.stop()
     seqs = _stored(db)
-    assert sorted(seqs) == list(range(1, TOTAL + 1))  # every result, each once
+    assert sorted(seqs) == list(range(1, TOTAL + 1)), [r.status() for r in receivers]
     through_b = receivers[1].counters["stored"]
     assert through_b > 0 and receivers[0].counters["stored"] + through_b == TOTAL

@@ -1,25 +1,45 @@
-"""One database handle for the console: SQLite (the embedded default) or PostgreSQL by DSN,
-through one SQLAlchemy engine.
+"""One database handle for the console: SQLite (the embedded default) or PostgreSQL by DSN.
 
-A unit of work is one transaction (`with db.transaction() as cur:`) on a pooled connection, so
-the web server's worker threads never share one. The console's SQL is plain and written once with
-`?` placeholders; for psycopg they become `%s`. Tables: the bureau store's (device/bureau/schema.py)
-applied by the store's own versioned migrations, and the console's own (tables.py), created if
-missing at start. The engine is the store's (store.make_engine), so both speak one dialect setup.
+A unit of work opens its own connection (`with db.transaction() as cur:`), so the web server's
+worker threads never share one. The SQL is written once with `?` placeholders; for psycopg they
+become `%s`. At start the bureau store's own versioned migrations are applied (ResultStore.open),
+then the console's tables are created if missing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
-from device.bureau.console import tables
-from device.bureau.store import ResultStore, make_engine
+from device.bureau.schema import SERIAL
+from device.bureau.store import ResultStore
 from device.errors import PublishError
+
+CONSOLE_TABLES = (
+    """CREATE TABLE IF NOT EXISTS console_accounts (
+        username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+        created_ns BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS console_sessions (
+        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL,
+        csrf TEXT NOT NULL, created_ns BIGINT NOT NULL, seen_ns BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        id {serial}, at_ns BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+        subject TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS device_state (
+        device_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT,
+        status_ns BIGINT, telemetry TEXT, telemetry_ns BIGINT, first_camera TEXT)""",
+    """CREATE TABLE IF NOT EXISTS telemetry_history (
+        device_id TEXT NOT NULL, received_ns BIGINT NOT NULL, payload TEXT NOT NULL,
+        PRIMARY KEY (device_id, received_ns))""",
+    """CREATE TABLE IF NOT EXISTS fleet_jobs (
+        jti TEXT PRIMARY KEY, device_id TEXT NOT NULL, command TEXT NOT NULL,
+        issued_by TEXT NOT NULL, issued_ns BIGINT NOT NULL, status TEXT NOT NULL,
+        reason TEXT, updated_ns BIGINT NOT NULL)""",
+)
 
 
 class Database:
@@ -29,32 +49,51 @@ class Database:
         if (path is None) == (dsn is None):
             raise PublishError("give the console either a SQLite path or a PostgreSQL DSN")
         self.path, self.dsn = path, dsn
-        self._engine: Engine | None = None
 
     @property
     def postgres(self) -> bool:
         return self.dsn is not None
 
     def open(self) -> None:
-        """Connect and create the tables the console reads and writes (idempotent)."""
-        store = ResultStore(self.path, self.dsn)  # applies the store's migrations
+        """Apply the store's migrations, then create the console's tables (idempotent)."""
+        store = ResultStore(self.path, self.dsn)
         store.open()
         store.close()
-        if self._engine is None:
-            self._engine = make_engine(self.path, self.dsn)
-        with self._engine.begin() as conn:
-            tables.metadata.create_all(conn, checkfirst=True)
+        serial = SERIAL["postgres" if self.postgres else "sqlite"]
+        with self.transaction() as cur:
+            for statement in CONSOLE_TABLES:
+                cur.execute(statement.replace("{serial}", serial))
+
+    def _connect(self) -> Any:
+        if self.dsn is not None:
+            try:  # optional dependency, only for a PostgreSQL store
+                psycopg = importlib.import_module("psycopg")
+            except ImportError as exc:
+                raise PublishError("a PostgreSQL DSN needs `pip install faceterm[bureau]`") \
+                    from exc
+            return psycopg.connect(self.dsn)
+        assert self.path is not None
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        return conn
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        if self._engine is None:
-            raise PublishError("the console database is not open")
-        with self._engine.begin() as conn:
-            yield Cursor(conn, self.postgres)
+        conn = self._connect()
+        try:
+            yield Cursor(conn, postgres=self.postgres)
+            conn.commit() if self.postgres else conn.execute("COMMIT")
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
 
 
 class Cursor:
-    """execute/all/one over one transaction, with the placeholder style of its database."""
+    """execute/all/one over one connection, with the placeholder style of its database."""
 
     def __init__(self, conn: Any, postgres: bool) -> None:
         self._conn, self._postgres = conn, postgres
@@ -79,4 +118,4 @@ class Cursor:
 
     def _run(self, statement: str, args: Sequence[Any]) -> Any:
         sql = statement.replace("?", "%s") if self._postgres else statement
-        return self._conn.exec_driver_sql(sql, tuple(args))
+        return self._conn.execute(sql, tuple(args))

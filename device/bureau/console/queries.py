@@ -9,6 +9,7 @@ the views call for the operator role and audit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -145,10 +146,12 @@ class Queries:
                            "ORDER BY issued_ns DESC LIMIT ?", (device, limit))
 
     def dead_letters(self, limit: int = 200) -> list[tuple[Any, ...]]:
+        """Refused messages: the payload itself never leaves here, only its digest and size."""
         with self.db.transaction() as cur:
-            return cur.all("SELECT received_ns, topic, device_id, reason, digest, "
-                           "LENGTH(envelope) FROM dead_letter ORDER BY received_ns DESC LIMIT ?",
-                           (limit,))
+            rows = cur.all("SELECT received_ns, topic, device_id, reason, payload FROM "
+                           "dead_letters ORDER BY received_ns DESC LIMIT ?", (limit,))
+        return [(int(at), topic, dev, reason, hashlib.sha256(str(p).encode()).hexdigest(),
+                 len(str(p))) for at, topic, dev, reason, p in rows]
 
     def audit_rows(self, limit: int = 200) -> list[tuple[Any, ...]]:
         with self.db.transaction() as cur:

@@ -3,6 +3,8 @@ postgres.py): fleet state and alarms, results filters, rates, dead letters, audi
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import time
 from pathlib import Path
 
@@ -13,16 +15,16 @@ from device.bureau.console.db import Database
 from device.bureau.console.queries import Queries, ResultFilter
 from device.bureau.store import ResultStore
 from tests.support.console import seed_into
-from tests.support.postgres import postgres_cluster, postgres_dsn
 
-__all__ = ["postgres_cluster", "postgres_dsn"]  # fixtures
+NAMES = itertools.count(1)
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def queries(request: pytest.FixtureRequest, tmp_path: Path) -> Queries:
     if request.param == "sqlite":
         db, store = Database(path=tmp_path / "r.sqlite3"), ResultStore(path=tmp_path / "r.sqlite3")
     else:
-        dsn = request.getfixturevalue("postgres_dsn")  # a fresh database per test
+        dsn = request.getfixturevalue("postgres").fresh_database(f"console_{next(NAMES)}")
         db, store = Database(dsn=dsn), ResultStore(dsn=dsn)
     db.open()
     seed_into(store, (("d1", "k1"), ("d1", "k2"), ("d2", "k3")), 14)
@@ -67,9 +69,8 @@ def test_fleet_state_alarms_jobs_audit_and_dead_letters(queries: Queries) -> Non
     queries.audit("li", "view_personal", "results", "device=k1")
     assert queries.audit_rows()[0][1:] == ("li", "view_personal", "results device=k1")
     with queries.db.transaction() as cur:
-        cur.execute("INSERT INTO dead_letter (digest, received_ns, receiver, topic, device_id, "
-                    "reason, envelope) VALUES (?,?,?,?,?,?,?)",
-                    ("ab" * 32, now, "r1", "faceterm/v1/d1/k1/result", "k1", "bad_signature",
-                     "x.y.z"))
+        cur.execute("INSERT INTO dead_letters (received_ns, receiver, topic, reason, device_id, "
+                    "payload) VALUES (?,?,?,?,?,?)",
+                    (now, "r1", "faceterm/v1/d1/k1/result", "bad_signature", "k1", "x.y.z"))
     assert queries.dead_letters() == [(now, "faceterm/v1/d1/k1/result", "k1", "bad_signature",
-                                       "ab" * 32, 5)]
+                                       hashlib.sha256(b"x.y.z").hexdigest(), 5)]

@@ -152,7 +152,7 @@ def test_job_replies_validate(
     ]
     statuses = [r["status"] for r in replies]
     assert statuses == ["SUCCEEDED", "REJECTED", "REJECTED", "FAILED", "FAILED", "REJECTED"]
-    store.claim("interrupted-job-1", "config.set", NOW + 300, NOW)
+    store.claim("interrupted-job-1", "config.set", NOW, NOW + 300, NOW)
     assert runner.recover() == ["interrupted-job-1"]
     stored = [store.get("interrupted-job-1"), store.get(replies[0]["jti"])]
     for reply in [*replies, *progress, *stored]:
