@@ -19,6 +19,7 @@ from device.events import Call
 from device.fleet.auth import Audience
 from device.fleet.channel import FleetChannel
 from device.fleet.configstore import ConfigStore, Probation
+from device.fleet.guard import touches_channel
 from device.fleet.handlers import Services, build
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import Keyring
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-LIVE_SECTIONS = frozenset({"camera", "cardreader", "session", "liveness", "vision", "fleet"})
+# [fleet] and [mqtt] are read at start-up only: changing them needs a restart (and probation).
+LIVE_SECTIONS = frozenset({"camera", "cardreader", "session", "liveness", "vision"})
 
 
 def on_core(kiosk: Kiosk, function: Callable[[], T], timeout_s: float) -> T:
@@ -168,8 +170,13 @@ class FleetComponent:
         """A restart-requiring config.set must reach the broker within the probation time."""
         assert self._probation is not None
         deadline = time.monotonic() + self._kiosk.config.fleet.config_probation_s
+        needs_command = self._probation.needs_command
+        if needs_command:
+            log.warning("the fleet channel changed: the new configuration passes only once a "
+                        "signed command is verified within %.0f s",
+                        self._kiosk.config.fleet.config_probation_s)
         while not self._stop.wait(0.5):
-            if self._kiosk.publisher.status()["connected"]:
+            if self._proved(needs_command):
                 self._probation.passed()
                 log.info("new configuration passed its health check")
                 return
@@ -178,6 +185,12 @@ class FleetComponent:
                 self._probation.failed()
                 self._daemon.request_restart()
                 return
+
+
+    def _proved(self, needs_command: bool) -> bool:
+        if not self._kiosk.publisher.status()["connected"]:
+            return False
+        return not needs_command or self.status().get("accepted", 0) > 0
 
 
 def _keyring(config: Config) -> Keyring:
@@ -197,10 +210,11 @@ def _services(kiosk: Kiosk, daemon: Daemon, keyring: Keyring) -> Services:
     store = ConfigStore(kiosk.config_path) if kiosk.config_path else None
 
     def apply(new: Config) -> dict[str, Any]:
+        channel = touches_channel(kiosk.config, new)
         result = on_core(kiosk, lambda: apply_config(kiosk, daemon, new), timeout)
         if store is not None:
             if result["restart_required"]:
-                Probation(store).begin()
+                Probation(store).begin(needs_command=channel)
                 threading.Timer(1.0, daemon.request_restart).start()
             else:
                 Probation(store).passed()
