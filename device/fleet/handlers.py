@@ -24,7 +24,7 @@ from device.fleet.auth import Command, verify_artifact
 from device.fleet.configstore import ConfigStore
 from device.fleet.guard import check_channel, touches_channel
 from device.fleet.keyring import Keyring
-from device.fleet.modelslots import ModelSlots, fetch, install
+from device.fleet.modelslots import Binding, ModelSlots, fetch, install
 from device.fleet.sealed import decode_vector, open_sealed
 
 log = logging.getLogger(__name__)
@@ -125,14 +125,16 @@ def _valid_id(id_number: str, now_s: float) -> str:
 
 
 def model_update(s: Services, params: c.ModelUpdate) -> dict[str, Any]:
-    signer = verify_artifact(params.signature, s.keyring, params.name, params.sha256,
-                             params.size, s.clock())
+    signer = verify_artifact(params.signature, s.keyring, params, s.clock())
+    config = s.config()
+    artifacts = config.fleet.artifacts_dir
     s.slots.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=s.slots.root) as tmp:
         artifact = Path(tmp) / "artifact.tflite"
-        fetch(params.url, artifact, params.size, params.sha256)
-        result = install(s.slots, params.name, artifact, params.sha256,
-                         s.models_selftest, s.models_activate)
+        fetch(params.url, artifact, params.size, params.sha256,
+              config.state_path(artifacts) if artifacts else None)
+        binding = Binding(params.name, params.sha256, params.variant, params.threshold)
+        result = install(s.slots, binding, artifact, s.models_selftest, s.models_activate)
     return {**result, "signed_by": signer}
 
 
