@@ -18,14 +18,14 @@ import pytest
 from device.demo.broker import Mosquitto
 from device.demo.site import Site
 from device.fleet.client import FleetClient
-from tests.integration.fleet_support import (
+from tests.integration.test_fleet_probation import DEVICE, wait_status
+from tests.support.fleet import (
     ask,
     fleet_client,
     kiosk_sections,
     signed,
     site_and_broker,
 )
-from tests.integration.test_fleet_probation import DEVICE, wait_status
 
 pytestmark = pytest.mark.broker
 
