@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -36,6 +36,19 @@ FLEET_ACL = (
 )
 
 
+def tenant_acl(devices: Mapping[str, str]) -> tuple[str, ...]:
+    """ACL lines giving each device (certificate CN) only its own topics under its own tenant
+    ({device id: tenant}, from the bureau's registry), plus the bureau's lines. Use instead of
+    DEFAULT_ACL's pattern, which lets a device publish under any tenant's prefix."""
+    lines: list[str] = []
+    for device_id, tenant in sorted(devices.items()):
+        if not all(part and "/" not in part and "+" not in part and "#" not in part
+                   and not part.isspace() and " " not in part for part in (device_id, tenant)):
+            raise ValueError(f"device {device_id!r} / tenant {tenant!r} cannot name a topic level")
+        lines += [f"user {device_id}", f"topic readwrite {PREFIX}/{tenant}/{device_id}/#", ""]
+    return (*lines, *DEFAULT_ACL[2:])
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,8 +69,10 @@ class Mosquitto:
         port: int | None = None,
         extra_acl: Sequence[str] = (),
         acl: Sequence[str] = DEFAULT_ACL,
+        crlfile: Path | None = None,
     ) -> None:
         self.ca_cert, self.server_cert, self.server_key = ca_cert, server_cert, server_key
+        self.crlfile = crlfile
         self.workdir = workdir
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -142,6 +157,8 @@ class Mosquitto:
             f"keyfile {self.server_key}",
             "require_certificate true",
             "use_identity_as_username true",
+            # a revoked device certificate is refused at the TLS handshake (PEM CRL of the CA)
+            *([f"crlfile {self.crlfile}"] if self.crlfile is not None else []),
         ]
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return conf

@@ -3,7 +3,8 @@ key, fresh, addressed to this device, of a known command with valid parameters. 
 a reason code.
 
 The JOSE `alg` is "Ed25519" (RFC 9864's fully specified name, as the result envelope uses);
-"EdDSA" (RFC 8037's polymorphic name, deprecated by RFC 9864) is accepted from older signers.
+Accepted algorithms: device.publish.envelope.SIGNATURE_ALGORITHMS, the one list results use too
+("Ed25519"; the polymorphic "EdDSA", deprecated by RFC 9864, is refused).
 
 Header and claims are parsed as strict JSON (device.strictjson: no duplicate keys, no NaN or
 Infinity, integers within 2**53), and iat, exp and nbf must be finite numbers in 0..2**53, so
@@ -25,11 +26,12 @@ from joserfc.errors import JoseError
 from device.errors import CommandRejected
 from device.fleet.commands import ModelUpdate, Params, parse_params
 from device.fleet.keyring import Keyring
+from device.publish.envelope import SIGNATURE_ALGORITHMS
 from device.strictjson import bounded_number
 from device.strictjson import loads as strict_loads
 
 MAX_LIFETIME_S = 24 * 3600.0
-ALGORITHMS = ("Ed25519", "EdDSA")
+ALGORITHMS = SIGNATURE_ALGORITHMS
 
 
 @dataclass(frozen=True, slots=True)
