@@ -24,7 +24,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from device.errors import CommandRejected
-from device.fleet.commands import Params, parse_params
+from device.fleet.commands import ModelUpdate, Params, parse_params
 from device.fleet.keyring import Keyring
 from device.publish.envelope import SIGNATURE_ALGORITHMS
 from device.strictjson import bounded_number
@@ -132,16 +132,15 @@ def _check_time(claims: dict[str, Any], now_s: float, skew_s: float) -> None:
         raise CommandRejected("malformed", "lifetime negative or longer than 24 h")
 
 
-def verify_artifact(
-    signature: str, keyring: Keyring, name: str, sha256: str, size: int, now_s: float
-) -> str:
-    """A model artifact must carry a JWS by an admin key over exactly its name, sha256 and size;
-    return the signing key id."""
+def verify_artifact(signature: str, keyring: Keyring, artifact: ModelUpdate, now_s: float) -> str:
+    """A model artifact must carry a JWS by an admin key over exactly its name, sha256, size,
+    variant and threshold; return the signing key id."""
     header = _header(signature.encode())
     operator = keyring.get(str(header.get("kid", "")), dt.datetime.fromtimestamp(now_s, dt.UTC))
     if not operator.allowed("model.update"):
         raise CommandRejected("forbidden", f"{operator.kid} may not sign models")
     claims = _verified_claims(signature.encode(), operator.key)
-    if (claims.get("name"), claims.get("sha256"), claims.get("size")) != (name, sha256, size):
+    fields = ("name", "sha256", "size", "variant", "threshold")
+    if any(claims.get(f, ...) != getattr(artifact, f) for f in fields):
         raise CommandRejected("artifact_invalid", "signature does not cover this artifact")
     return operator.kid

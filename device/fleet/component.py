@@ -81,11 +81,17 @@ class FleetComponent:
         return self.channel.status() if self.channel else {}
 
     def _watch_probation(self) -> None:
-        """A restart-requiring config.set must reach the broker within the probation time."""
+        """A restart-requiring config.set must reach the broker within the probation time; one
+        of the fleet channel must also see a signed command verified."""
         assert self._probation is not None
         deadline = time.monotonic() + self._config.fleet.config_probation_s
+        needs_command = self._probation.needs_command
+        if needs_command:
+            log.warning("the fleet channel changed: the new configuration passes only once a "
+                        "signed command is verified within %.0f s",
+                        self._config.fleet.config_probation_s)
         while not self._stop.wait(0.5):
-            if self._publisher.status()["connected"]:
+            if self._proved(needs_command):
                 self._probation.passed()
                 log.info("new configuration passed its health check")
                 return
@@ -94,6 +100,12 @@ class FleetComponent:
                 self._probation.failed()
                 self._request_restart()
                 return
+
+
+    def _proved(self, needs_command: bool) -> bool:
+        if not self._publisher.status()["connected"]:
+            return False
+        return not needs_command or self.status().get("accepted", 0) > 0
 
 
 def load_keyring(config: Config) -> Keyring:

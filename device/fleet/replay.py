@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import CommandRejected
-from device.publish.pki import write_private
+from device.secretfile import write_secret
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class JobStore:
         epoch = max(created, kept or 0.0)
         if self._epoch_path is not None and kept != epoch:
             try:
-                write_private(self._epoch_path, f"{epoch:.0f}\n".encode())
+                write_secret(self._epoch_path, f"{epoch:.0f}\n".encode())
             except OSError as exc:
                 log.warning("cannot write the fleet epoch %s (%s): it is kept in the job "
                             "store only", self._epoch_path, exc.strerror)

@@ -10,17 +10,17 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from tests.integration.fleet_support import (
+
+from device.demo.broker import free_port
+from device.fleet.configstore import ConfigStore, Probation, merge, to_toml, write_atomically
+from tests.integration.test_fleet_probation import wait_status
+from tests.support.fleet import (
     ask,
     fleet_client,
     kiosk_sections,
     signed,
     site_and_broker,
 )
-
-from device.demo.broker import free_port
-from device.fleet.configstore import ConfigStore, Probation, merge, to_toml, write_atomically
-from tests.integration.test_fleet_probation import wait_status
 
 pytestmark = pytest.mark.broker
 DEVICE = "kiosk-probation"  # wait_status watches this device
