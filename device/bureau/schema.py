@@ -62,6 +62,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " device_id TEXT, payload TEXT NOT NULL)",
         "CREATE INDEX dead_letters_received ON dead_letters (received_ns)",
     ),
+    # the bureau console (device/bureau/console): staff, sessions, audit, fleet state
+    (
+        "CREATE TABLE IF NOT EXISTS console_accounts (username TEXT PRIMARY KEY,"
+        " password_hash TEXT NOT NULL, role TEXT NOT NULL, created_ns BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS console_sessions (token_sha256 TEXT PRIMARY KEY,"
+        " username TEXT NOT NULL, role TEXT NOT NULL, csrf TEXT NOT NULL,"
+        " created_ns BIGINT NOT NULL, seen_ns BIGINT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS audit (id {serial}, at_ns BIGINT NOT NULL,"
+        " actor TEXT NOT NULL, action TEXT NOT NULL, subject TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS device_state (device_id TEXT PRIMARY KEY,"
+        " tenant TEXT NOT NULL, status TEXT, status_ns BIGINT, telemetry TEXT,"
+        " telemetry_ns BIGINT, first_camera TEXT)",
+        "CREATE TABLE IF NOT EXISTS telemetry_history (device_id TEXT NOT NULL,"
+        " received_ns BIGINT NOT NULL, payload TEXT NOT NULL,"
+        " PRIMARY KEY (device_id, received_ns))",
+        "CREATE TABLE IF NOT EXISTS fleet_jobs (jti TEXT PRIMARY KEY, device_id TEXT NOT NULL,"
+        " command TEXT NOT NULL, issued_by TEXT NOT NULL, issued_ns BIGINT NOT NULL,"
+        " status TEXT NOT NULL, reason TEXT, updated_ns BIGINT NOT NULL)",
+    ),
 )
 
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

@@ -35,6 +35,8 @@ LIST = f"SELECT {COLUMNS} FROM results ORDER BY received_ns, device_id, seq LIMI
 DEAD_LETTER = ("INSERT INTO dead_letters (received_ns, receiver, topic, reason, device_id,"
                " payload) VALUES (?,?,?,?,?,?)")
 MAX_DEAD_PAYLOAD = 65_536
+RETENTION = (("results", "received_ns"), ("dead_letters", "received_ns"), ("audit", "at_ns"),
+             ("telemetry_history", "received_ns"))
 
 
 class Unstorable(PublishError):
@@ -223,15 +225,16 @@ class ResultStore:
                 self._commit()
 
     def purge(self, before_ns: int) -> dict[str, int]:
-        """Retention: delete results and dead letters received before `before_ns`."""
+        """Retention: delete results, dead letters, audit rows and telemetry history older
+        than `before_ns` (docs/privacy.md)."""
+        deleted = {}
         with self._lock:
             self._begin()
-            results = self._run("DELETE FROM results WHERE received_ns < ?",
-                                (before_ns,)).rowcount
-            dead = self._run("DELETE FROM dead_letters WHERE received_ns < ?",
-                             (before_ns,)).rowcount
+            for table, column in RETENTION:
+                deleted[table] = int(self._run(f"DELETE FROM {table} WHERE {column} < ?",
+                                               (before_ns,)).rowcount)
             self._commit()
-        return {"results": int(results), "dead_letters": int(dead)}
+        return deleted
 
     # ------------------------------------------------------------------ reading
     def rows(self, limit: int = 1_000_000) -> Iterator[StoredResult]:

@@ -15,31 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from device.bureau.schema import SERIAL
 from device.bureau.store import ResultStore
 from device.errors import PublishError
-
-CONSOLE_TABLES = (
-    """CREATE TABLE IF NOT EXISTS console_accounts (
-        username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
-        created_ns BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS console_sessions (
-        token_sha256 TEXT PRIMARY KEY, username TEXT NOT NULL, role TEXT NOT NULL,
-        csrf TEXT NOT NULL, created_ns BIGINT NOT NULL, seen_ns BIGINT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS audit (
-        id {serial}, at_ns BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-        subject TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS device_state (
-        device_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT,
-        status_ns BIGINT, telemetry TEXT, telemetry_ns BIGINT, first_camera TEXT)""",
-    """CREATE TABLE IF NOT EXISTS telemetry_history (
-        device_id TEXT NOT NULL, received_ns BIGINT NOT NULL, payload TEXT NOT NULL,
-        PRIMARY KEY (device_id, received_ns))""",
-    """CREATE TABLE IF NOT EXISTS fleet_jobs (
-        jti TEXT PRIMARY KEY, device_id TEXT NOT NULL, command TEXT NOT NULL,
-        issued_by TEXT NOT NULL, issued_ns BIGINT NOT NULL, status TEXT NOT NULL,
-        reason TEXT, updated_ns BIGINT NOT NULL)""",
-)
 
 
 class Database:
@@ -55,14 +32,10 @@ class Database:
         return self.dsn is not None
 
     def open(self) -> None:
-        """Apply the store's migrations, then create the console's tables (idempotent)."""
+        """Apply the store's migrations (the console's tables are migration 3 there)."""
         store = ResultStore(self.path, self.dsn)
         store.open()
         store.close()
-        serial = SERIAL["postgres" if self.postgres else "sqlite"]
-        with self.transaction() as cur:
-            for statement in CONSOLE_TABLES:
-                cur.execute(statement.replace("{serial}", serial))
 
     def _connect(self) -> Any:
         if self.dsn is not None:

@@ -62,13 +62,18 @@ def test_a_row_the_database_cannot_hold_undoes_only_itself(make_store: Factory) 
     store.close()
 
 
-def test_retention_purges_old_results_and_dead_letters(make_store: Factory) -> None:
+def test_retention_purges_old_results_dead_letters_and_audit_rows(make_store: Factory) -> None:
     store = make_store()
     store.open()
     store.insert(_row("old", 1, received_ns=100), "d", "t")
     store.insert(_row("new", 2, received_ns=10_000), "d", "t")
     store.dead_letter(100, "r1", "x", "stale", None, b"x")
-    assert store.purge(before_ns=5_000) == {"results": 1, "dead_letters": 1}
+    for at_ns in (100, 10_000):
+        store._run("INSERT INTO audit (at_ns, actor, action, subject) VALUES (?,?,?,?)",
+                   (at_ns, "op", "view_personal", "results"))
+    store.commit()
+    assert store.purge(before_ns=5_000) == {"results": 1, "dead_letters": 1, "audit": 1,
+                                            "telemetry_history": 0}
     assert [r.jti for r in store.rows()] == ["new"] and store.count("dead_letters") == 0
     store.close()
 
