@@ -4,7 +4,11 @@
                         --devices devices.json --bureau-key bureau.x25519.pem --db results.sqlite3
     faceterm-bureau list --db results.sqlite3
     faceterm-bureau export --db results.sqlite3 [--personal] > results.jsonl
+    faceterm-bureau dead-letters --db results.sqlite3   # refused or unstorable messages
+    faceterm-bureau purge --db results.sqlite3 --days 365  # retention (docs/privacy.md)
     faceterm-bureau keygen --dir DIR          # the X25519 key pair personal data is sealed to
+
+--devices is re-read when it changes; --revoked (a JSON list of device ids) likewise.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from device.bureau.checks import DAY_S, Freshness
 from device.bureau.receiver import Receiver
+from device.bureau.registry import DeviceRegistry
 from device.bureau.store import ResultStore, StoredResult
 from device.errors import FacetermError, PublishError
 from device.publish import identity
@@ -27,6 +33,7 @@ from device.publish.mqtt import LinkConfig
 from device.redact import RedactingFilter, mask_id
 
 log = logging.getLogger(__name__)
+RETENTION_DAYS = 365.0  # docs/privacy.md
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--client-id", default="bureau-1")
     run.add_argument("--prefix", default="faceterm/v1")
     run.add_argument("--group", default="bureau", help="shared subscription group")
+    run.add_argument("--revoked", type=Path, help="JSON list of revoked device ids")
+    run.add_argument("--max-age-days", type=float, default=30.0,
+                     help="refuse results whose iat is older (unless the clock is unsynced)")
+    run.add_argument("--max-ahead-s", type=float, default=300.0,
+                     help="refuse results whose iat lies further in the future")
     run.set_defaults(handler=_run)
     for name, handler in (("list", _list), ("export", _export)):
         cmd = sub.add_parser(name, help=f"{name} stored results")
@@ -48,10 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--limit", type=int, default=1_000_000)
     sub.choices["export"].add_argument("--personal", action="store_true",
                                        help="include unsealed ID number and name")
+    letters = sub.add_parser("dead-letters", help="list refused or unstorable messages")
+    letters.set_defaults(handler=_dead_letters)
+    purge = sub.add_parser("purge", help="delete results, dead letters and audit rows by age")
+    purge.add_argument("--days", type=float, default=RETENTION_DAYS,
+                       help=f"retention period in days (default {RETENTION_DAYS:g})")
+    purge.set_defaults(handler=_purge)
     keygen = sub.add_parser("keygen", help="create the bureau's X25519 key pair")
     keygen.add_argument("--dir", required=True, type=Path)
     keygen.set_defaults(handler=_keygen)
-    for cmd in (run, sub.choices["list"], sub.choices["export"]):
+    for cmd in (run, sub.choices["list"], sub.choices["export"], letters, purge):
         store = cmd.add_mutually_exclusive_group()
         store.add_argument("--db", type=Path, default=Path("results.sqlite3"), help="SQLite file")
         store.add_argument("--dsn", help="PostgreSQL DSN (needs psycopg) instead of --db")
@@ -69,9 +87,10 @@ def _run(args: argparse.Namespace) -> int:
     link = LinkConfig(host=host, port=int(port), ca_cert=str(args.ca),
                       client_cert=str(args.cert), client_key=str(args.key),
                       client_id=args.client_id)
-    receiver = Receiver(link, identity.load_registry(args.devices),
+    window = Freshness(int(args.max_age_days * DAY_S), int(args.max_ahead_s))
+    receiver = Receiver(link, DeviceRegistry(args.devices, args.revoked),
                         identity.load_okp(args.bureau_key, "bureau key"), _store(args),
-                        prefix=args.prefix, group=args.group)
+                        prefix=args.prefix, group=args.group, window=window)
     done = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
@@ -117,6 +136,31 @@ def _export(args: argparse.Namespace) -> int:
             sys.stdout.write(json.dumps(_as_json(row, args.personal), ensure_ascii=False) + "\n")
     finally:
         store.close()
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    store = _store(args)
+    store.open()
+    try:
+        for letter in store.dead_letters():
+            print(f"{letter.received_ns}  {letter.device_id or '-'}  {letter.reason}  "
+                  f"{letter.topic}  sha256={letter.digest[:16]}")
+    finally:
+        store.close()
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    if args.days <= 0:
+        raise PublishError("--days must be positive")
+    store = _store(args)
+    store.open()
+    try:
+        removed = store.purge(args.days * DAY_S)
+    finally:
+        store.close()
+    print(json.dumps(removed))
     return 0
 
 

@@ -21,9 +21,10 @@ from joserfc.errors import JoseError
 from device.errors import CommandRejected
 from device.fleet.commands import Params, parse_params
 from device.fleet.keyring import Keyring
+from device.publish.envelope import ACCEPTED_ALGS
 
 MAX_LIFETIME_S = 24 * 3600.0
-ALGORITHMS = ("Ed25519", "EdDSA")
+ALGORITHMS = ACCEPTED_ALGS  # one list for results and commands (publish/envelope.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,9 @@ from joserfc.jwk import OKPKey
 from device.errors import PublishError
 
 SIG_ALG = "Ed25519"
+# The one list of signature algorithms accepted for results and for fleet commands.
+ACCEPTED_ALGS: tuple[str, ...] = (SIG_ALG,)
+MAX_INT = 2**53  # I-JSON (RFC 7493): integers every JSON implementation holds exactly
 KEY_ALG = "ECDH-ES"
 ENC = "A256GCM"
 TYPE = "faceterm-result+jws"
@@ -68,25 +71,89 @@ def _canonical(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey) -> str:
-    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM)."""
+def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey, jti: str) -> str:
+    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM).
+
+    The protected header carries the result's `jti`, so the sealed data cannot be moved to
+    another result (the bureau compares it with the signed claims).
+    """
     unknown = set(personal) - PERSONAL_KEYS
     if unknown:
         raise PublishError(f"personal data has unexpected fields: {sorted(unknown)}")
-    header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau"}
+    header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau", "jti": jti}
     return jwe.encrypt_compact(header, _canonical(dict(personal)), bureau_public,
                                algorithms=[KEY_ALG, ENC])
 
 
-def unseal_personal(token: str, bureau_private: OKPKey) -> dict[str, str]:
+def unseal_personal(token: str, bureau_private: OKPKey, jti: str) -> dict[str, str]:
+    """Decrypt personal data sealed for the result `jti`; Rejected if bound to another."""
     try:
-        plain = jwe.decrypt_compact(token, bureau_private, algorithms=[KEY_ALG, ENC]).plaintext
-        data = json.loads(plain or b"")
+        sealed = jwe.decrypt_compact(token, bureau_private, algorithms=[KEY_ALG, ENC])
+        data = strict_json(sealed.plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise Rejected("pii_undecryptable") from exc
-    if not isinstance(data, dict):
-        raise Rejected("pii_undecryptable", "not an object")
+    if sealed.protected.get("jti") != jti:
+        raise Rejected("pii_unbound", "sealed for another result")
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise Rejected("pii_undecryptable", "not an object of strings")
+    check_storable(data)
     return {str(k): str(v) for k, v in data.items()}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")) or value != value:
+        raise ValueError("non-finite number")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        raise ValueError("duplicate key")
+    return data
+
+
+def strict_json(text: bytes | str) -> Any:
+    """JSON with duplicate keys, NaN, Infinity and overflowing floats refused (ValueError)."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant,
+                          parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def check_storable(value: Any, depth: int = 0) -> None:
+    """Refuse what no store keeps: integers beyond +-2**53, lone surrogates, NUL characters."""
+    if depth > 32:
+        raise Rejected("bad_claims", "nested too deeply")
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise Rejected("bad_claims", "integer out of range")
+    elif isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_storable(item, depth + 1)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise Rejected("bad_claims", "NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Rejected("bad_claims", "lone surrogate") from exc
 
 
 def check_record(record: Mapping[str, Any]) -> None:
@@ -123,7 +190,7 @@ class Signer:
             "record": dict(record),
         }
         if personal:
-            claims["pii"] = seal_personal(personal, self._bureau)
+            claims["pii"] = seal_personal(personal, self._bureau, jti)
         return Envelope(jti, seq, sign(claims, self._key, self.device_id))
 
 
@@ -146,13 +213,15 @@ def verify(token: str, key_for: Callable[[str], OKPKey | None]) -> dict[str, Any
     if key is None:
         raise Rejected("unknown_device", kid)
     try:
-        payload = jws.deserialize_compact(token, key, algorithms=[SIG_ALG]).payload
+        payload = jws.deserialize_compact(token, key, algorithms=list(ACCEPTED_ALGS)).payload
     except JoseError as exc:
         raise Rejected("bad_signature", kid) from exc
-    try:
-        claims = json.loads(payload)
     except ValueError as exc:
-        raise Rejected("malformed", "payload is not JSON") from exc
+        raise Rejected("malformed", "not a compact JWS") from exc
+    try:
+        claims = strict_json(payload)
+    except ValueError as exc:
+        raise Rejected("malformed", f"payload: {exc}") from exc
     _check_claims(claims, kid)
     return dict(claims)
 
@@ -162,13 +231,31 @@ def _check_claims(claims: Any, kid: str) -> None:
         raise Rejected("malformed", "claims are not an object")
     if claims.get("iss") != kid:
         raise Rejected("bad_claims", "iss differs from kid")
-    seq, jti = claims.get("seq"), claims.get("jti")
-    if not isinstance(seq, int) or seq < 1 or not isinstance(claims.get("iat"), int):
-        raise Rejected("bad_claims", "seq/iat")
+    jti = claims.get("jti")
+    _check_int(claims.get("seq"), "seq", 1)
+    _check_int(claims.get("iat"), "iat", 0)
+    if "exp" in claims:
+        _check_int(claims["exp"], "exp", 0)
     if not isinstance(claims.get("record"), dict):
         raise Rejected("bad_claims", "record")
+    epoch = claims.get("epoch")
+    if epoch is not None and not _is_uuid(epoch):
+        raise Rejected("bad_claims", "epoch")
+    check_storable(claims)
     try:
         if not isinstance(jti, str) or uuid.UUID(jti).version != 7:
             raise Rejected("bad_claims", "jti")
     except ValueError as exc:
         raise Rejected("bad_claims", "jti") from exc
+
+
+def _check_int(value: Any, name: str, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INT:
+        raise Rejected("bad_claims", f"{name} not an integer in {low}..2**53")
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False

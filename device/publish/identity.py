@@ -141,7 +141,7 @@ def make_bureau_keys(directory: Path) -> tuple[Path, Path]:
 
 
 def load_registry(path: Path) -> dict[str, OKPKey]:
-    """The bureau's registry {device id: Ed25519 public key}."""
+    """{device id: Ed25519 public key} of a registry file (entries {"tenant", "key"} or a JWK)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -149,7 +149,8 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     if not isinstance(data, dict):
         raise PublishError(f"{path}: device registry must be a JSON object")
     registry = {}
-    for device_id, jwk in data.items():
+    for device_id, entry in data.items():
+        jwk: Any = entry["key"] if isinstance(entry, dict) and "key" in entry else entry
         try:
             key = OKPKey.import_key(jwk)
         except (ValueError, TypeError, KeyError) as exc:
@@ -160,10 +161,13 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     return registry
 
 
-def register_device(registry_path: Path, device_id: str, jwk: dict[str, Any]) -> None:
-    """Add or replace a device's public key in the registry file."""
+def register_device(
+    registry_path: Path, device_id: str, jwk: dict[str, Any], tenant: str | None = None
+) -> None:
+    """Add or replace a device's public key (and, given, its tenant) in the registry file."""
     data: dict[str, Any] = {}
     if registry_path.exists():
         data = json.loads(registry_path.read_text(encoding="utf-8"))
-    data[device_id] = {k: v for k, v in jwk.items() if k != "d"}
+    public = {k: v for k, v in jwk.items() if k != "d"}
+    data[device_id] = public if tenant is None else {"tenant": tenant, "key": public}
     write_json(registry_path, data)

@@ -63,16 +63,26 @@ def alg_none(keys: dict[str, OKPKey]) -> bytes:
 
 
 def bad_json(keys: dict[str, OKPKey]) -> bytes:
+    return jws.serialize_compact(
+        {"alg": "Ed25519", "kid": "admin"}, b"{not json", keys["admin"], ["Ed25519"]
+    ).encode()
+
+
+def eddsa_alias(keys: dict[str, OKPKey]) -> bytes:
+    """A valid command under the deprecated "EdDSA" name: one algorithm list, so refused."""
+    claims = {"aud": "kiosk-1", "iat": NOW, "exp": NOW + 60, "jti": "y" * 16,
+              "cmd": "status.get"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return jws.serialize_compact(
-            {"alg": "EdDSA", "kid": "admin"}, b"{not json", keys["admin"], ["EdDSA"]
-        ).encode()
+            {"alg": "EdDSA", "kid": "admin"}, json.dumps(claims).encode(), keys["admin"],
+            ["EdDSA"]).encode()
 
 
 ATTACKS: list[tuple[str, Callable[[dict[str, OKPKey]], str | bytes], str]] = [
     ("unsigned", unsigned, "bad_signature"),
     ("alg none", alg_none, "bad_algorithm"),
+    ("EdDSA alias of the result algorithm list", eddsa_alias, "bad_algorithm"),
     ("wrong key", lambda k: sign_command(k["rogue"], "admin", "kiosk-1", "status.get", now_s=NOW),
      "bad_signature"),
     ("unknown kid", lambda k: sign_command(k["rogue"], "rogue", "kiosk-1", "status.get", now_s=NOW),
