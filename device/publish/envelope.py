@@ -22,6 +22,7 @@ from typing import Any
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
+from joserfc.registry import HeaderParameter
 
 from device.errors import PublishError
 
@@ -82,13 +83,19 @@ def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey, jti: str) 
         raise PublishError(f"personal data has unexpected fields: {sorted(unknown)}")
     header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau", "jti": jti}
     return jwe.encrypt_compact(header, _canonical(dict(personal)), bureau_public,
-                               algorithms=[KEY_ALG, ENC])
+                               registry=_jwe_registry())
+
+
+def _jwe_registry() -> jwe.JWERegistry:
+    """ECDH-ES + A256GCM only, and the `jti` header parameter that binds pii to its result."""
+    jti = HeaderParameter("the result this is sealed for", "str")
+    return jwe.JWERegistry(header_registry={"jti": jti}, algorithms=[KEY_ALG, ENC])
 
 
 def unseal_personal(token: str, bureau_private: OKPKey, jti: str) -> dict[str, str]:
     """Decrypt personal data sealed for the result `jti`; Rejected if bound to another."""
     try:
-        sealed = jwe.decrypt_compact(token, bureau_private, algorithms=[KEY_ALG, ENC])
+        sealed = jwe.decrypt_compact(token, bureau_private, registry=_jwe_registry())
         data = strict_json(sealed.plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise Rejected("pii_undecryptable") from exc
