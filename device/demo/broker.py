@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
 PREFIX = "faceterm/v1"
-DEFAULT_ACL = (
-    f"pattern readwrite {PREFIX}/+/%u/#",
-    "",
+# Bureau-side identities. Devices get per-device lines from device_acl() (their tenant from the
+# registry); the `pattern` fallback below lets a device use any tenant and is only for setups
+# without a registry (demo, older tests): production brokers use device_acl().
+BUREAU_ACL = (
     "user bureau",
     f"topic read {PREFIX}/+/+/result",
     f"topic read {PREFIX}/+/+/status",
     f"topic read {PREFIX}/+/+/telemetry",
     f"topic write {PREFIX}/+/+/cmd/#",
 )
+DEFAULT_ACL = (f"pattern readwrite {PREFIX}/+/%u/#", "", *BUREAU_ACL)
 FLEET_ACL = (
     "user fleet",
     f"topic read {PREFIX}/+/+/status",
@@ -34,6 +37,17 @@ FLEET_ACL = (
     f"topic read {PREFIX}/+/+/reply/#",
     f"topic write {PREFIX}/+/+/cmd/#",
 )
+
+
+def device_acl(devices: Mapping[str, str], prefix: str = PREFIX) -> list[str]:
+    """ACL lines giving each device (username = certificate CN) only `<prefix>/<tenant>/<id>/#`
+    under the tenant the registry names, so no device can publish under another tenant."""
+    lines: list[str] = []
+    for device_id, tenant in sorted(devices.items()):
+        if "/" in device_id + tenant or "+" in device_id + tenant or "#" in device_id + tenant:
+            raise ValueError(f"device {device_id!r}: id and tenant must be plain topic levels")
+        lines += [f"user {device_id}", f"topic readwrite {prefix}/{tenant}/{device_id}/#", ""]
+    return lines
 
 
 def free_port() -> int:
@@ -56,8 +70,10 @@ class Mosquitto:
         port: int | None = None,
         extra_acl: Sequence[str] = (),
         acl: Sequence[str] = DEFAULT_ACL,
+        crlfile: Path | None = None,
     ) -> None:
         self.ca_cert, self.server_cert, self.server_key = ca_cert, server_cert, server_key
+        self.crlfile = crlfile  # revoked client certificates (PEM CRL from the CA)
         self.workdir = workdir
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -95,6 +111,13 @@ class Mosquitto:
         if process is not None:
             process.kill()
             process.wait(timeout=10)
+
+    def reload_acl(self, acl: Sequence[str], extra_acl: Sequence[str] = ()) -> None:
+        """Rewrite the ACL file; mosquitto re-reads it on SIGHUP (applied to new connections)."""
+        self.acl_lines = [*acl, "", *extra_acl]
+        (self.workdir / "acl").write_text("\n".join(self.acl_lines) + "\n", encoding="utf-8")
+        if self._process is not None:
+            self._process.send_signal(signal.SIGHUP)
 
     def restart(self) -> None:
         self.stop()
@@ -142,6 +165,7 @@ class Mosquitto:
             f"keyfile {self.server_key}",
             "require_certificate true",
             "use_identity_as_username true",
+            *([f"crlfile {self.crlfile}"] if self.crlfile is not None else []),
         ]
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return conf
