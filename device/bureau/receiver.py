@@ -191,6 +191,10 @@ class Receiver:
                                                                       result.epoch))
         if event in ("first", "next"):
             return
+        if event == "behind":  # out of order across shared receivers: usual, not news
+            log.debug("receiver %s: %s seq %d arrived behind", self.name, result.device_id,
+                      result.seq)
+            return
         with self._lock:
             self.counters[f"sequence_{event}"] += 1
         if event == "reset":
