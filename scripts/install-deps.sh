@@ -18,7 +18,6 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   # mosquitto's package enables a system service; the tests start their own brokers.
   if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
-    # likewise postgresql: the tests start throwaway clusters with initdb + pg_ctl
     systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 else

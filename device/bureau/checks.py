@@ -1,53 +1,44 @@
-"""Pure decisions of the bureau receiver: freshness of `iat` and sequence continuity.
+"""Pure checks the bureau makes on a verified result before it stores it.
 
-No I/O, no clock: the caller passes `now_s` and what the store knows.
+Freshness: `iat` must lie within [now - max_age_s, now + max_ahead_s] (default 30 days back,
+5 minutes ahead); a result whose record says the device clock was not synchronised
+(`record.clock.synced == false`: a Raspberry Pi has no real-time clock and a home-visit unit
+may boot with no network) is not refused for its time but flagged, and ordered by its seq.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DAY_S = 86_400
+from device.publish.envelope import Rejected
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
-    """How far `iat` may lie behind or ahead of the bureau's clock (seconds)."""
-
-    max_age_s: int = 30 * DAY_S
-    max_ahead_s: int = 300
+    max_age_s: float = 30 * 86400.0
+    max_ahead_s: float = 300.0
 
 
-@dataclass(frozen=True, slots=True)
-class Fresh:
-    refused: str | None  # a Rejected reason, or None
-    clock_unsynced: bool  # accepted on the strength of its sequence, flagged
-
-
-def clock_synced(record: dict[str, Any]) -> bool:
-    """False only when the device says its clock is not synchronised (record.clock.synced)."""
+def clock_unsynced(record: Mapping[str, Any]) -> bool:
     clock = record.get("clock")
-    return not (isinstance(clock, dict) and clock.get("synced") is False)
+    return isinstance(clock, dict) and clock.get("synced") is False
 
 
-def freshness(iat: int, record: dict[str, Any], now_s: float, window: Freshness) -> Fresh:
-    """Refuse `iat` outside the window, unless the device declared an unsynchronised clock."""
-    if not clock_synced(record):
-        return Fresh(None, True)
-    if iat < now_s - window.max_age_s:
-        return Fresh("stale", False)
-    if iat > now_s + window.max_ahead_s:
-        return Fresh("from_future", False)
-    return Fresh(None, False)
+def check_fresh(iat: int, record: Mapping[str, Any], now_s: float, rule: Freshness) -> bool:
+    """True if the record's clock was unsynchronised (flag it); Rejected if stale or early."""
+    if clock_unsynced(record):
+        return True
+    if iat < now_s - rule.max_age_s:
+        raise Rejected("stale", "iat older than the freshness window")
+    if iat > now_s + rule.max_ahead_s:
+        raise Rejected("future", "iat ahead of the bureau clock")
+    return False
 
 
-def sequence_event(seq: int, device_seen: bool, epoch_seen: bool, top: int | None) -> str:
-    """'first', 'reset' (a new epoch), 'gap', 'next', or 'behind' (the insert decides)."""
-    if not device_seen:
-        return "first"
-    if not epoch_seen or top is None:
-        return "reset"
-    if seq == top + 1:
-        return "next"
-    return "gap" if seq > top + 1 else "behind"
+def tenant_of(registered: str | None, topic_tenant: str) -> str:
+    """The registry's tenant; a result published under another tenant's topic is refused."""
+    if registered is not None and registered != topic_tenant:
+        raise Rejected("tenant_mismatch", "topic tenant differs from the registry")
+    return registered or topic_tenant

@@ -5,14 +5,14 @@
 
 It joins the MQTT 5 shared subscription `$share/<group>/<prefix>/+/+/result`, so several
 receivers split one stream. Each message is checked (known device key, valid Ed25519
-signature, strictly parsed and bounded claims, topic device = iss, tenant and revocation from the
-registry, `iat` inside the freshness window unless the record says its clock is not
-synchronised), personal data is unsealed with the bureau key (and must be sealed for this
-jti), and the result is stored once by jti and once by (device, epoch, seq). A refused or
-unstorable message goes to the dead-letter table and is acknowledged, so it never blocks.
-Inbound messages are acknowledged only after the store
-committed (manual ack), so a failing store never loses a result. Rejections are counted per
-reason; neither keys, ID numbers nor names are ever logged.
+signature, sane claims, topic device = iss), personal data is unsealed with the bureau key, and
+the result is stored once by jti. Inbound messages are acknowledged only after the store
+committed (manual ack), so a failing store never loses a result. Every message that is refused
+(bad signature, strict-JSON or bounds failure, stale, wrong tenant, replay) or that the database
+cannot hold goes to the dead-letter table and is counted and logged by reason, so one bad
+message never blocks the ones behind it; neither keys, ID numbers nor names are ever logged.
+The device registry is re-read when its file changes (device.bureau.registry), so a removed or
+revoked device is refused without a restart.
 """
 
 from __future__ import annotations
@@ -27,17 +27,10 @@ from typing import Any
 
 from joserfc.jwk import OKPKey
 from paho.mqtt.properties import Properties
-from sqlalchemy.exc import (
-    DataError,
-    IntegrityError,
-    OperationalError,
-    SQLAlchemyError,
-    StatementError,
-)
 
-from device.bureau.checks import Freshness, freshness, sequence_event
+from device.bureau.checks import Freshness, check_fresh, tenant_of
 from device.bureau.registry import DeviceRegistry
-from device.bureau.store import DeadLetter, ResultStore, StoredResult, envelope_text
+from device.bureau.store import ResultStore, StoredResult, Unstorable
 from device.publish import envelope as env
 from device.publish.mqtt import LinkConfig, LinkHooks, MqttLink
 from device.publish.topics import bureau_results, split
@@ -51,21 +44,22 @@ class Receiver:
     def __init__(
         self,
         link_config: LinkConfig,
-        registry: DeviceRegistry,
+        registry: DeviceRegistry | dict[str, OKPKey],
         bureau_key: OKPKey,
         store: ResultStore,
         *,
         prefix: str = "faceterm/v1",
         group: str = "bureau",
-        window: Freshness | None = None,
+        freshness: Freshness | None = None,
     ) -> None:
         self.name = link_config.client_id
         self.prefix = prefix
         self.subscription = bureau_results(prefix, group)
-        self.registry = registry
+        self.registry = (registry if isinstance(registry, DeviceRegistry)
+                         else DeviceRegistry(static=registry))
+        self.freshness = freshness or Freshness()
         self.bureau_key = bureau_key
         self.store = store
-        self.freshness = window or Freshness()
         config = replace(link_config, manual_ack=True, clean_start=False,
                          session_expiry_s=link_config.session_expiry_s or SESSION_EXPIRY_S)
         self.link = MqttLink(config, LinkHooks(connected=self._connected, message=self._message,
@@ -138,108 +132,76 @@ class Receiver:
 
     # ------------------------------------------------------------------ one message
     def handle(self, topic: str, payload: bytes) -> str:
-        """Check and store one envelope; return 'stored' or the reason it was not.
-
-        Never raises for a bad message: a refused or unstorable one is logged, counted and
-        kept in the dead-letter table (a broken database still raises, so it is redelivered).
-        """
+        """Check and store one envelope; return 'stored' or the reason it was not. Never
+        raises for a bad message; only a database that is down propagates (redelivery)."""
+        received_ns = time.time_ns()
+        try:
+            result = self._verify(topic, payload, received_ns)
+        except env.Rejected as rejected:
+            return self._refuse(topic, payload, rejected.reason, None, received_ns)
         digest = hashlib.sha256(payload).hexdigest()
         try:
-            result = self._verify(topic, payload)
-            outcome = self._store(result, digest, payload)
-        except env.Rejected as rejected:
-            outcome = rejected.reason
-            log.warning("receiver %s: rejected a result on %s: %s", self.name, _printable(topic),
-                        rejected)
-        except (ValueError, TypeError, KeyError, OverflowError, UnicodeError) as exc:
-            outcome = "unstorable"
-            log.error("receiver %s: cannot store a result on %s: %s", self.name,
-                      _printable(topic), type(exc).__name__)
-        if outcome not in ("stored", "duplicate"):
-            self._dead_letter(topic, payload, digest, outcome)
-        return outcome
-
-    def _dead_letter(self, topic: str, payload: bytes, digest: str, reason: str) -> None:
-        parts = split(topic, self.prefix)
-        letter = DeadLetter(digest, time.time_ns(), self.name, _printable(topic),
-                            _printable(parts[1])[:128] if parts else None, reason,
-                            envelope_text(payload))
-        if self.store.dead_letter(letter, commit=False):
-            with self._lock:
-                self.counters["dead_lettered"] += 1
-
-    def _store(self, result: StoredResult, digest: str, payload: bytes) -> str:
-        self._note_sequence(result)
-        try:
-            outcome = self.store.insert(result, digest, payload.decode("ascii"), commit=False)
-        except SQLAlchemyError as exc:
-            if not _refused_row(exc):
-                raise  # the database itself failed: not acknowledged, so redelivered
-            log.error("receiver %s: the store refused %s seq %d: %s", self.name,
-                      result.device_id, result.seq, type(exc).__name__)
-            return "unstorable"
-        if outcome == "duplicate":
+            done = self.store.insert(result, digest, payload.decode("ascii"), commit=False)
+        except Unstorable as exc:
+            log.warning("receiver %s: unstorable result from %s: %s", self.name,
+                        result.device_id, exc)
+            return self._refuse(topic, payload, "unstorable", result.device_id, received_ns)
+        self._note_sequence(result, done.sequence, done.missing)
+        if done.outcome == "duplicate":
             log.debug("receiver %s: duplicate delivery of %s seq %d", self.name,
                       result.device_id, result.seq)
-        elif outcome != "stored":
-            log.warning("receiver %s: %s from %s epoch %s seq %d (not stored)", self.name,
-                        outcome, result.device_id, result.epoch or "-", result.seq)
-        return outcome
+        elif done.outcome != "stored":
+            return self._refuse(topic, payload, done.outcome, result.device_id, received_ns)
+        return done.outcome
 
-    def _note_sequence(self, result: StoredResult) -> None:
-        event = sequence_event(result.seq, *self.store.sequence_state(result.device_id,
-                                                                      result.epoch))
-        if event in ("first", "next"):
-            return
-        if event == "behind":  # out of order across shared receivers: usual, not news
-            log.debug("receiver %s: %s seq %d arrived behind", self.name, result.device_id,
-                      result.seq)
+    def _refuse(self, topic: str, payload: bytes, reason: str, device: str | None,
+                received_ns: int) -> str:
+        log.warning("receiver %s: dead-lettered a message on %r: %s", self.name, topic[:200],
+                    reason)
+        self.store.dead_letter(received_ns, self.name, topic, reason, device, payload,
+                               commit=False)
+        with self._lock:
+            self.counters["dead_lettered"] += 1
+        return reason
+
+    def _note_sequence(self, result: StoredResult, sequence: str | None, missing: int) -> None:
+        if sequence in (None, "first"):
             return
         with self._lock:
-            self.counters[f"sequence_{event}"] += 1
-        if event == "reset":
+            self.counters[f"sequence_{sequence}"] += 1
+        if sequence == "reset":
             log.warning("receiver %s: sequence reset by %s: new epoch %s starts at seq %d",
-                        self.name, result.device_id, result.epoch or "-", result.seq)
+                        self.name, result.device_id, result.epoch[:36], result.seq)
+        elif sequence == "gap":  # common with several receivers or a quarantined result
+            log.info("receiver %s: %d results of %s not yet received before seq %d",
+                     self.name, missing, result.device_id, result.seq)
         else:
-            log.info("receiver %s: sequence %s from %s at seq %d", self.name, event,
+            log.debug("receiver %s: %s seq %d arrived out of order", self.name,
                      result.device_id, result.seq)
 
-    def _verify(self, topic: str, payload: bytes) -> StoredResult:
+    def _verify(self, topic: str, payload: bytes, received_ns: int) -> StoredResult:
         parts = split(topic, self.prefix)
         if parts is None:
             raise env.Rejected("malformed", "topic")
-        tenant, topic_device, _ = parts
+        topic_tenant, device, _ = parts
         try:
             token = payload.decode("ascii")
         except UnicodeDecodeError as exc:
             raise env.Rejected("malformed", "not ASCII") from exc
-        device = self.registry.lookup(env.read_kid(token))
-        claims = env.verify(token, lambda _kid: device.key if device else None)
-        assert device is not None  # verify refused an unknown device
-        if device.revoked:
-            raise env.Rejected("revoked", device.device_id)
-        if claims["iss"] != topic_device:
-            raise env.Rejected("topic_mismatch", topic_device)
-        if device.tenant is None:
-            raise env.Rejected("no_tenant", device.device_id)
-        if device.tenant != tenant:
-            raise env.Rejected("wrong_tenant", device.device_id)
-        fresh = freshness(claims["iat"], claims["record"], time.time(), self.freshness)
-        if fresh.refused is not None:
-            raise env.Rejected(fresh.refused, f"iat {claims['iat']}")
+        if self.registry.is_revoked(env.read_kid(token)):
+            raise env.Rejected("revoked_device")
+        claims = env.verify(token, self.registry.key_for)
+        if claims["iss"] != device:
+            raise env.Rejected("topic_mismatch", device)
+        entry = self.registry.lookup(device)
+        tenant = tenant_of(entry.tenant if entry else None, topic_tenant)
+        record = claims["record"]
+        unsynced = check_fresh(claims["iat"], record, received_ns / 1e9, self.freshness)
         personal = None
         if "pii" in claims:
-            personal = env.unseal_personal(str(claims["pii"]), self.bureau_key, claims["jti"])
-        return StoredResult(claims["jti"], device.device_id, device.tenant, claims["seq"],
-                            claims["iat"], time.time_ns(), self.name, claims["record"], personal,
-                            str(claims.get("epoch") or ""), fresh.clock_unsynced)
-
-
-def _printable(text: str) -> str:
-    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "?")
-
-
-def _refused_row(exc: SQLAlchemyError) -> bool:
-    """A row the database refuses (value out of range, bad text), not a database failure."""
-    return isinstance(exc, DataError | IntegrityError | StatementError) and not isinstance(
-        exc, OperationalError)
+            if not isinstance(claims["pii"], str):
+                raise env.Rejected("bad_claims", "pii")
+            personal = env.unseal_personal(claims["pii"], self.bureau_key, claims["jti"])
+        return StoredResult(claims["jti"], device, tenant, claims["seq"], claims["iat"],
+                            received_ns, self.name, record, personal,
+                            str(claims.get("epoch", "")), unsynced)

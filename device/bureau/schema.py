@@ -1,75 +1,73 @@
-"""The bureau store's tables, in one place (SQLAlchemy Core 2.x): SQLite and PostgreSQL alike.
+"""The bureau store's tables and their versioned migrations (SQLite and PostgreSQL alike).
 
-- `results`: verified results, once by jti and once by (device_id, epoch, seq).
-- `dead_letter`: messages refused or impossible to store, kept (once per payload digest) so one
-  bad message never blocks the stream; the envelope is kept as received (ASCII) or base64.
-- `audit`: who looked at personal data (written by the console), purged by retention.
-- `schema_version`: the migrations applied (see MIGRATIONS in store.py).
-Times are integer nanoseconds since the Unix epoch (`*_ns`) or JWT seconds (`iat`).
+Each migration is a list of statements applied in one transaction; `schema_version` holds the
+number of the last one applied. `{serial}` is the only dialect-specific word: an integer key the
+database assigns. Receivers apply pending migrations at start (PostgreSQL under an advisory
+lock, SQLite under BEGIN IMMEDIATE), so several receivers may start together.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
+SERIAL = {"sqlite": "INTEGER PRIMARY KEY",
+          "postgres": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"}
+
+RESULTS_V1 = """CREATE TABLE IF NOT EXISTS results (
+    jti TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    iat BIGINT NOT NULL,
+    received_ns BIGINT NOT NULL,
+    receiver TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    record TEXT NOT NULL,
+    personal TEXT,
+    envelope TEXT NOT NULL,
+    UNIQUE (device_id, seq)
+)"""
+
+RESULTS_V2 = """CREATE TABLE results_v2 (
+    jti TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    epoch TEXT NOT NULL DEFAULT '',
+    seq BIGINT NOT NULL,
+    iat BIGINT NOT NULL,
+    clock_unsynced INTEGER NOT NULL DEFAULT 0,
+    received_ns BIGINT NOT NULL,
+    receiver TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    record TEXT NOT NULL,
+    personal TEXT,
+    envelope TEXT NOT NULL,
+    UNIQUE (device_id, epoch, seq)
+)"""
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (RESULTS_V1,),
+    (
+        RESULTS_V2,
+        "INSERT INTO results_v2 (jti, device_id, tenant, seq, iat, received_ns, receiver,"
+        " digest, record, personal, envelope) SELECT jti, device_id, tenant, seq, iat,"
+        " received_ns, receiver, digest, record, personal, envelope FROM results",
+        "DROP TABLE results",
+        "ALTER TABLE results_v2 RENAME TO results",
+        "CREATE INDEX results_received ON results (received_ns)",
+        # the highest seq seen per device and sequence epoch: resets and gaps are told apart
+        "CREATE TABLE sequences (device_id TEXT NOT NULL, epoch TEXT NOT NULL,"
+        " max_seq BIGINT NOT NULL, first_ns BIGINT NOT NULL, PRIMARY KEY (device_id, epoch))",
+        # messages that could not be verified or stored: kept, never blocking the stream
+        "CREATE TABLE dead_letters (id {serial}, received_ns BIGINT NOT NULL,"
+        " receiver TEXT NOT NULL, topic TEXT NOT NULL, reason TEXT NOT NULL,"
+        " device_id TEXT, payload TEXT NOT NULL)",
+        "CREATE INDEX dead_letters_received ON dead_letters (received_ns)",
+    ),
 )
 
-metadata = MetaData()
+VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+LATEST = len(MIGRATIONS)
 
-results = Table(
-    "results", metadata,
-    Column("jti", String(64), primary_key=True),
-    Column("device_id", String(128), nullable=False),
-    Column("tenant", String(64), nullable=False),
-    Column("epoch", String(64), nullable=False, server_default=""),
-    Column("seq", BigInteger, nullable=False),
-    Column("iat", BigInteger, nullable=False),
-    Column("received_ns", BigInteger, nullable=False),
-    Column("receiver", String(128), nullable=False),
-    Column("digest", String(64), nullable=False),
-    Column("record", Text, nullable=False),
-    Column("personal", Text),
-    Column("envelope", Text, nullable=False),
-    Column("clock_unsynced", Boolean, nullable=False, server_default="0"),
-    UniqueConstraint("device_id", "epoch", "seq", name="results_device_epoch_seq"),
-)
 
-dead_letter = Table(
-    "dead_letter", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("digest", String(64), nullable=False, unique=True),
-    Column("received_ns", BigInteger, nullable=False),
-    Column("receiver", String(128), nullable=False),
-    Column("topic", Text, nullable=False),
-    Column("device_id", String(128)),
-    Column("reason", String(64), nullable=False),
-    Column("envelope", Text, nullable=False),
-)
-
-audit = Table(
-    "audit", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at_ns", BigInteger, nullable=False),
-    Column("actor", String(128), nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("subject", Text, nullable=False),
-)
-
-schema_version = Table(
-    "schema_version", metadata,
-    Column("version", Integer, primary_key=True),
-    Column("applied_ns", BigInteger, nullable=False),
-)
-
-# created by migration 2 (not part of create_all of migration 1)
-RECEIVED_INDEX = Index("results_received_ns", results.c.received_ns)
-AUDIT_INDEX = Index("audit_at_ns", audit.c.at_ns)
+def statements(version: int, dialect: str) -> tuple[str, ...]:
+    """The statements of migration number `version` (1-based) for a dialect."""
+    return tuple(s.replace("{serial}", SERIAL[dialect]) for s in MIGRATIONS[version - 1])

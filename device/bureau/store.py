@@ -1,32 +1,46 @@
 """Where the bureau keeps verified results: SQLite by default, PostgreSQL given a DSN.
 
-One code path (SQLAlchemy Core over sqlite3 or psycopg 3); the tables live in schema.py and
-versioned migrations (MIGRATIONS) are applied at open(), under a lock so several receivers may
-start at once. A result is stored once by jti and once by (device_id, epoch, seq), however often
-it arrives and however many receivers share the stream. Each insert runs in a SAVEPOINT: a row
-the database refuses is rolled back alone and goes to the dead-letter table.
+One code path for both: the SQL is shared, only the placeholder style (`?` / `%s`) and one
+column type (device.bureau.schema) differ. Results are de-duplicated by jti (PRIMARY KEY) and
+by (device_id, epoch, seq) (UNIQUE), so a result is stored once however often it arrives and
+however many receivers share the stream. Per (device, epoch) the highest seq seen is kept, so
+the store tells a new epoch (the device's counter was reset: logged, accepted), a gap (logged,
+accepted) and a replay (a known seq under a new jti: refused) apart. Messages that cannot be
+verified or stored go to `dead_letters`, never blocking the ones behind them. Each insert runs
+in its own savepoint inside the receiver's group commit, so one bad row undoes only itself.
 """
 
 from __future__ import annotations
 
-import base64
+import importlib
 import json
+import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
 from device.bureau import schema
 from device.errors import PublishError
 
-NS = 1_000_000_000
+COLUMNS = "jti, device_id, tenant, epoch, seq, iat, clock_unsynced, received_ns, receiver," \
+    " record, personal"
+INSERT = (
+    f"INSERT INTO results ({COLUMNS}, digest, envelope) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING"
+)
+FIND = "SELECT digest FROM results WHERE jti = ?"
+LIST = f"SELECT {COLUMNS} FROM results ORDER BY received_ns, device_id, seq LIMIT ?"
+DEAD_LETTER = ("INSERT INTO dead_letters (received_ns, receiver, topic, reason, device_id,"
+               " payload) VALUES (?,?,?,?,?,?)")
+MAX_DEAD_PAYLOAD = 65_536
+
+
+class Unstorable(PublishError):
+    """The database cannot hold this row (a value out of its range or encoding); the row was
+    undone alone and the caller dead-letters the message. Not raised for a database that is
+    down, which must make the receiver retry instead."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,58 +59,24 @@ class StoredResult:
 
 
 @dataclass(frozen=True, slots=True)
+class Insert:
+    """What insert() did: outcome 'stored', 'duplicate', 'replayed_id' or 'replayed_seq';
+    sequence: None, 'first', 'reset' (a new epoch of a known device), 'gap' or 'out_of_order'."""
+
+    outcome: str
+    sequence: str | None = None
+    missing: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class DeadLetter:
-    digest: str
+    id: int
     received_ns: int
     receiver: str
     topic: str
-    device_id: str | None
     reason: str
-    envelope: str
-
-
-def envelope_text(payload: bytes) -> str:
-    """The payload as stored: printable ASCII as is, anything else as 'base64:...'."""
-    if payload.isascii() and all(32 <= b < 127 for b in payload):
-        return payload.decode("ascii")
-    return "base64:" + base64.b64encode(payload).decode("ascii")
-
-
-def _migrate_1(conn: Connection) -> None:
-    schema.metadata.create_all(conn, checkfirst=True)
-
-
-def _migrate_2(conn: Connection) -> None:
-    schema.RECEIVED_INDEX.create(conn, checkfirst=True)
-    schema.AUDIT_INDEX.create(conn, checkfirst=True)
-
-
-MIGRATIONS: tuple[tuple[int, Callable[[Connection], None]], ...] = (
-    (1, _migrate_1), (2, _migrate_2),
-)
-
-
-def make_engine(path: Path | None, dsn: str | None) -> Engine:
-    if dsn is not None:
-        url = dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-        try:
-            return create_engine(url, pool_pre_ping=True)
-        except ImportError as exc:
-            raise PublishError("a PostgreSQL DSN needs `pip install faceterm[bureau]`") from exc
-    engine = create_engine(f"sqlite+pysqlite:///{path}",
-                           connect_args={"timeout": 30, "isolation_level": None,
-                                         "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi: Any, _record: Any) -> None:
-        dbapi.execute("PRAGMA journal_mode=WAL")
-        dbapi.execute("PRAGMA synchronous=FULL")
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
+    device_id: str | None
+    payload: str = field(repr=False)
 
 
 class ResultStore:
@@ -106,178 +86,195 @@ class ResultStore:
         if (path is None) == (dsn is None):
             raise PublishError("give the result store either a SQLite path or a PostgreSQL DSN")
         self.path, self.dsn = path, dsn
-        self._engine: Engine | None = None
-        self._conn: Connection | None = None
-        self._lock = threading.Lock()
+        self.dialect = "postgres" if dsn is not None else "sqlite"
+        self._db: Any = None
+        self._lock = threading.RLock()
+        self._open_tx = False
+        self._data_errors: tuple[type[BaseException], ...] = (
+            OverflowError, ValueError, TypeError, sqlite3.DataError)
 
-    @property
-    def postgres(self) -> bool:
-        return self.dsn is not None
-
+    # ------------------------------------------------------------------ connection
     def open(self) -> None:
-        self._engine = make_engine(self.path, self.dsn)
-        self._conn = self._engine.connect()
-        self._apply_migrations()
+        if self.dsn is not None:
+            self._db, data_error = _connect_postgres(self.dsn)
+            self._data_errors = (*self._data_errors, data_error)
+        else:
+            assert self.path is not None
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        self.migrate()
 
-    def _apply_migrations(self) -> None:
-        conn = self._connection()
-        with conn.begin():
-            if self.postgres:  # one migrating receiver at a time
-                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7175301)")
-            schema.schema_version.create(conn, checkfirst=True)
-            done = set(conn.scalars(select(schema.schema_version.c.version)))
-            for version, step in MIGRATIONS:
-                if version not in done:
-                    step(conn)
-                    conn.execute(insert(schema.schema_version).values(
-                        version=version, applied_ns=time.time_ns()))
-
-    def schema_versions(self) -> list[int]:
+    def migrate(self) -> int:
+        """Apply pending migrations; return the schema version now in force."""
         with self._lock:
-            conn = self._connection()
-            versions = list(conn.scalars(select(schema.schema_version.c.version)))
-            self._end(conn)
-        return sorted(versions)
+            self._begin()
+            if self.dialect == "postgres":
+                self._run("SELECT pg_advisory_xact_lock(7106105)", ())
+            self._run(schema.VERSION_TABLE, ())
+            row = self._run("SELECT MAX(version) FROM schema_version", ()).fetchone()
+            current = int(row[0]) if row and row[0] is not None else 0
+            for version in range(current + 1, schema.LATEST + 1):
+                for statement in schema.statements(version, self.dialect):
+                    self._run(statement, ())
+                self._run("DELETE FROM schema_version", ())
+                self._run("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            self._commit()
+        return schema.LATEST
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                if self._conn.in_transaction():
-                    self._conn.commit()
-                self._conn.close()
-                self._conn = None
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            if self._db is not None:
+                self._commit()
+                self._db.close()
+                self._db = None
 
-    def _connection(self) -> Connection:
-        if self._conn is None:
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.dsn is not None else statement
+
+    def _run(self, statement: str, args: Sequence[Any]) -> Any:
+        if self._db is None:
             raise PublishError("result store is not open")
-        return self._conn
+        return self._db.execute(self._sql(statement), tuple(args))
 
-    def _end(self, conn: Connection) -> None:
-        if conn.in_transaction():
-            conn.commit()
+    def _begin(self) -> None:
+        if not self._open_tx:
+            self._run("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN", ())
+            self._open_tx = True
+
+    def _commit(self) -> None:
+        if self._open_tx:
+            self._run("COMMIT", ())
+            self._open_tx = False
+        elif self.dialect == "postgres":
+            self._db.commit()
 
     def commit(self) -> None:
         """Make every insert so far durable (group commit: one fsync for many results)."""
         with self._lock:
-            if self._conn is not None:
-                self._end(self._conn)
+            if self._db is not None:
+                self._commit()
 
     def rollback(self) -> None:
         with self._lock:
-            if self._conn is not None and self._conn.in_transaction():
-                self._conn.rollback()
+            if self._db is not None and self._open_tx:
+                self._run("ROLLBACK", ())
+                self._open_tx = False
 
-    def _upsert(self, table: Any) -> Any:
-        return pg_insert(table) if self.postgres else sqlite_insert(table)
-
-    def insert(self, row: StoredResult, digest: str, envelope: str, commit: bool = True) -> str:
-        """Store a result: 'stored', or why not: 'duplicate', 'replayed_id', 'replayed_seq'.
-
-        With commit=False the insert stays in an open transaction until commit(). A row the
-        database refuses raises SQLAlchemyError with only this row rolled back.
-        """
-        values = {
-            "jti": row.jti, "device_id": row.device_id, "tenant": row.tenant, "epoch": row.epoch,
-            "seq": row.seq, "iat": row.iat, "received_ns": row.received_ns,
-            "receiver": row.receiver, "digest": digest, "envelope": envelope,
-            "record": json.dumps(row.record, ensure_ascii=False),
-            "personal": json.dumps(row.personal, ensure_ascii=False) if row.personal else None,
-            "clock_unsynced": row.clock_unsynced,
-        }
-        table = schema.results
+    # ------------------------------------------------------------------ writing
+    def insert(self, row: StoredResult, digest: str, envelope: str,
+               commit: bool = True) -> Insert:
+        """Store a result (see Insert). Raises Unstorable for a row the database cannot hold
+        (the caller dead-letters it); anything else means the database is down (retry)."""
+        personal = json.dumps(row.personal, ensure_ascii=False) if row.personal else None
+        args = (row.jti, row.device_id, row.tenant, row.epoch, row.seq, row.iat,
+                int(row.clock_unsynced), row.received_ns, row.receiver,
+                json.dumps(row.record, ensure_ascii=False), personal, digest, envelope)
         with self._lock:
-            conn = self._connection()
-            with conn.begin_nested():
-                inserted = conn.execute(self._upsert(table).values(**values)
-                                        .on_conflict_do_nothing()
-                                        .returning(table.c.jti)).first() is not None
-                found = None if inserted else conn.execute(
-                    select(table.c.digest).where(table.c.jti == row.jti)).first()
-            if commit:
-                self._end(conn)
-        if inserted:
-            return "stored"
-        if found is None:
-            return "replayed_seq"
-        return "duplicate" if found[0] == digest else "replayed_id"
-
-    def dead_letter(self, letter: DeadLetter, commit: bool = True) -> bool:
-        """Keep a refused or unstorable message (once per digest); True if it was new."""
-        table = schema.dead_letter
-        values = {"digest": letter.digest, "received_ns": letter.received_ns,
-                  "receiver": letter.receiver, "topic": letter.topic,
-                  "device_id": letter.device_id, "reason": letter.reason,
-                  "envelope": letter.envelope}
-        with self._lock:
-            conn = self._connection()
-            with conn.begin_nested():
-                new = conn.execute(self._upsert(table).values(**values).on_conflict_do_nothing()
-                                   .returning(table.c.id)).first() is not None
-            if commit:
-                self._end(conn)
-        return new
-
-    def sequence_state(self, device_id: str, epoch: str) -> tuple[bool, bool, int | None]:
-        """(device seen before, epoch seen before, highest seq stored in that epoch)."""
-        table = schema.results
-        with self._lock:
-            conn = self._connection()
-            seen = conn.execute(select(table.c.jti).where(
-                table.c.device_id == device_id).limit(1)).first() is not None
-            top = conn.execute(select(func.max(table.c.seq)).where(
-                table.c.device_id == device_id, table.c.epoch == epoch)).scalar()
-        return seen, top is not None, None if top is None else int(top)
-
-    def rows(self, limit: int = 1_000_000) -> Iterator[StoredResult]:
-        table = schema.results
-        query = select(table).order_by(table.c.received_ns, table.c.device_id,
-                                       table.c.seq).limit(limit)
-        with self._lock:
-            conn = self._connection()
-            fetched = conn.execute(query).mappings().all()
-            self._end(conn)
-        for r in fetched:
-            yield StoredResult(r["jti"], r["device_id"], r["tenant"], int(r["seq"]),
-                               int(r["iat"]), int(r["received_ns"]), r["receiver"],
-                               json.loads(r["record"]),
-                               json.loads(r["personal"]) if r["personal"] else None,
-                               r["epoch"], bool(r["clock_unsynced"]))
-
-    def dead_letters(self, limit: int = 10_000) -> list[DeadLetter]:
-        table = schema.dead_letter
-        with self._lock:
-            conn = self._connection()
-            fetched = conn.execute(select(table).order_by(table.c.id).limit(limit)).mappings()
-            letters = [DeadLetter(r["digest"], int(r["received_ns"]), r["receiver"], r["topic"],
-                                  r["device_id"], r["reason"], r["envelope"]) for r in fetched]
-            self._end(conn)
-        return letters
-
-    def count(self) -> int:
-        with self._lock:
-            conn = self._connection()
-            value = conn.execute(select(func.count()).select_from(schema.results)).scalar()
-            self._end(conn)
-        return int(value or 0)
-
-    def purge(self, older_than_s: float, now_ns: int | None = None) -> dict[str, int]:
-        """Retention: delete results, dead letters and audit rows older than `older_than_s`."""
-        cutoff = (time.time_ns() if now_ns is None else now_ns) - int(older_than_s * NS)
-        targets = ((schema.results, schema.results.c.received_ns),
-                   (schema.dead_letter, schema.dead_letter.c.received_ns),
-                   (schema.audit, schema.audit.c.at_ns))
-        removed: dict[str, int] = {}
-        with self._lock:
-            conn = self._connection()
+            self._begin()
+            self._run("SAVEPOINT one_result", ())
             try:
-                for table, column in targets:
-                    removed[table.name] = conn.execute(
-                        table.delete().where(column < cutoff)).rowcount
-                self._end(conn)
-            except SQLAlchemyError:
-                conn.rollback()
+                result = self._insert(row, args)
+            except BaseException as exc:
+                self._run("ROLLBACK TO SAVEPOINT one_result", ())
+                if isinstance(exc, self._data_errors):
+                    raise Unstorable(type(exc).__name__) from exc
                 raise
-        return removed
+            self._run("RELEASE SAVEPOINT one_result", ())
+            if commit:
+                self._commit()
+        return result
+
+    def _insert(self, row: StoredResult, args: Sequence[Any]) -> Insert:
+        if self._run(INSERT, args).rowcount != 1:
+            found = self._run(FIND, (row.jti,)).fetchone()
+            if found is None:
+                return Insert("replayed_seq")
+            return Insert("duplicate" if found[0] == args[11] else "replayed_id")
+        return Insert("stored", *self._sequence(row))
+
+    def _sequence(self, row: StoredResult) -> tuple[str | None, int]:
+        known = self._run("SELECT max_seq FROM sequences WHERE device_id = ? AND epoch = ?",
+                          (row.device_id, row.epoch)).fetchone()
+        if known is None:
+            others = self._run("SELECT COUNT(*) FROM sequences WHERE device_id = ?",
+                               (row.device_id,)).fetchone()[0]
+            self._run("INSERT INTO sequences (device_id, epoch, max_seq, first_ns)"
+                      " VALUES (?,?,?,?)", (row.device_id, row.epoch, row.seq, row.received_ns))
+            return ("reset" if int(others) else "first"), 0
+        top = int(known[0])
+        if row.seq <= top:
+            return "out_of_order", 0
+        self._run("UPDATE sequences SET max_seq = ? WHERE device_id = ? AND epoch = ?",
+                  (row.seq, row.device_id, row.epoch))
+        return ("gap", row.seq - top - 1) if row.seq > top + 1 else (None, 0)
+
+    def dead_letter(self, received_ns: int, receiver: str, topic: str, reason: str,
+                    device_id: str | None, payload: bytes, commit: bool = True) -> None:
+        """Keep a message that could not be verified or stored (text made storable)."""
+        text = payload[:MAX_DEAD_PAYLOAD].decode("ascii", "backslashreplace")
+        text = text.replace("\x00", "\\x00")
+        args = (received_ns, receiver, _storable(topic), reason, _storable(device_id), text)
+        with self._lock:
+            self._begin()
+            self._run(DEAD_LETTER, args)
+            if commit:
+                self._commit()
+
+    def purge(self, before_ns: int) -> dict[str, int]:
+        """Retention: delete results and dead letters received before `before_ns`."""
+        with self._lock:
+            self._begin()
+            results = self._run("DELETE FROM results WHERE received_ns < ?",
+                                (before_ns,)).rowcount
+            dead = self._run("DELETE FROM dead_letters WHERE received_ns < ?",
+                             (before_ns,)).rowcount
+            self._commit()
+        return {"results": int(results), "dead_letters": int(dead)}
+
+    # ------------------------------------------------------------------ reading
+    def rows(self, limit: int = 1_000_000) -> Iterator[StoredResult]:
+        with self._lock:
+            fetched = self._run(LIST, (limit,)).fetchall()
+            self._commit()
+        for jti, dev, tenant, epoch, seq, iat, unsynced, rns, receiver, record, pii in fetched:
+            yield StoredResult(jti, dev, tenant, int(seq), int(iat), int(rns), receiver,
+                               json.loads(record), json.loads(pii) if pii else None,
+                               epoch, bool(unsynced))
+
+    def dead_letters(self, limit: int = 1000) -> list[DeadLetter]:
+        with self._lock:
+            fetched = self._run("SELECT id, received_ns, receiver, topic, reason, device_id,"
+                                " payload FROM dead_letters ORDER BY id LIMIT ?",
+                                (limit,)).fetchall()
+            self._commit()
+        return [DeadLetter(int(i), int(ns), r, t, why, d, p) for i, ns, r, t, why, d, p in fetched]
+
+    def count(self, table: str = "results") -> int:
+        if table not in ("results", "dead_letters"):
+            raise PublishError(f"unknown table {table!r}")
+        with self._lock:
+            value = self._run(f"SELECT COUNT(*) FROM {table}", ()).fetchone()[0]
+            self._commit()
+        return int(value)
+
+
+def _storable(text: str | None) -> str | None:
+    if text is None:
+        return None
+    clean = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return clean[:1024]
+
+
+def _connect_postgres(dsn: str) -> tuple[Any, type[BaseException]]:
+    """A connection (explicit BEGIN/COMMIT) and psycopg's DataError class."""
+    try:  # optional dependency (extra `bureau`), only for a PostgreSQL store
+        psycopg = importlib.import_module("psycopg")
+    except ImportError as exc:
+        raise PublishError("a PostgreSQL DSN needs `pip install 'faceterm[bureau]'`") from exc
+    try:
+        connection = psycopg.connect(dsn, autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise PublishError(f"cannot reach the PostgreSQL store: {type(exc).__name__}") from exc
+    return connection, psycopg.DataError

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,17 +18,15 @@ from pathlib import Path
 from types import TracebackType
 
 PREFIX = "faceterm/v1"
-# Bureau-side identities. Devices get per-device lines from device_acl() (their tenant from the
-# registry); the `pattern` fallback below lets a device use any tenant and is only for setups
-# without a registry (demo, older tests): production brokers use device_acl().
-BUREAU_ACL = (
+DEFAULT_ACL = (
+    f"pattern readwrite {PREFIX}/+/%u/#",
+    "",
     "user bureau",
     f"topic read {PREFIX}/+/+/result",
     f"topic read {PREFIX}/+/+/status",
     f"topic read {PREFIX}/+/+/telemetry",
     f"topic write {PREFIX}/+/+/cmd/#",
 )
-DEFAULT_ACL = (f"pattern readwrite {PREFIX}/+/%u/#", "", *BUREAU_ACL)
 FLEET_ACL = (
     "user fleet",
     f"topic read {PREFIX}/+/+/status",
@@ -39,15 +36,17 @@ FLEET_ACL = (
 )
 
 
-def device_acl(devices: Mapping[str, str], prefix: str = PREFIX) -> list[str]:
-    """ACL lines giving each device (username = certificate CN) only `<prefix>/<tenant>/<id>/#`
-    under the tenant the registry names, so no device can publish under another tenant."""
+def tenant_acl(devices: Mapping[str, str]) -> tuple[str, ...]:
+    """ACL lines giving each device (certificate CN) only its own topics under its own tenant
+    ({device id: tenant}, from the bureau's registry), plus the bureau's lines. Use instead of
+    DEFAULT_ACL's pattern, which lets a device publish under any tenant's prefix."""
     lines: list[str] = []
     for device_id, tenant in sorted(devices.items()):
-        if "/" in device_id + tenant or "+" in device_id + tenant or "#" in device_id + tenant:
-            raise ValueError(f"device {device_id!r}: id and tenant must be plain topic levels")
-        lines += [f"user {device_id}", f"topic readwrite {prefix}/{tenant}/{device_id}/#", ""]
-    return lines
+        if not all(part and "/" not in part and "+" not in part and "#" not in part
+                   and not part.isspace() and " " not in part for part in (device_id, tenant)):
+            raise ValueError(f"device {device_id!r} / tenant {tenant!r} cannot name a topic level")
+        lines += [f"user {device_id}", f"topic readwrite {PREFIX}/{tenant}/{device_id}/#", ""]
+    return (*lines, *DEFAULT_ACL[2:])
 
 
 def free_port() -> int:
@@ -73,7 +72,7 @@ class Mosquitto:
         crlfile: Path | None = None,
     ) -> None:
         self.ca_cert, self.server_cert, self.server_key = ca_cert, server_cert, server_key
-        self.crlfile = crlfile  # revoked client certificates (PEM CRL from the CA)
+        self.crlfile = crlfile
         self.workdir = workdir
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -111,13 +110,6 @@ class Mosquitto:
         if process is not None:
             process.kill()
             process.wait(timeout=10)
-
-    def reload_acl(self, acl: Sequence[str], extra_acl: Sequence[str] = ()) -> None:
-        """Rewrite the ACL file; mosquitto re-reads it on SIGHUP (applied to new connections)."""
-        self.acl_lines = [*acl, "", *extra_acl]
-        (self.workdir / "acl").write_text("\n".join(self.acl_lines) + "\n", encoding="utf-8")
-        if self._process is not None:
-            self._process.send_signal(signal.SIGHUP)
 
     def restart(self) -> None:
         self.stop()
@@ -165,6 +157,7 @@ class Mosquitto:
             f"keyfile {self.server_key}",
             "require_certificate true",
             "use_identity_as_username true",
+            # a revoked device certificate is refused at the TLS handshake (PEM CRL of the CA)
             *([f"crlfile {self.crlfile}"] if self.crlfile is not None else []),
         ]
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -30,8 +30,8 @@ from device.config import load
 from device.demo.broker import FLEET_ACL, Mosquitto
 from device.demo.faces import fetch_photos, read_rgb
 from device.demo.site import Site
-from device.demo.visitor import Scene, VisitorCamera, face_source
-from device.liveness.scenes import Person, PhotoAttack
+from device.demo.visitor import VisitorCamera, face_source
+from device.liveness.scenes import Person, PhotoAttack, Scene
 from device.logsetup import setup_logging
 from device.match.enrol import enrol_images
 from device.publish import identity
@@ -138,9 +138,8 @@ class Demo:
                           reconnect_min_s=0.2, reconnect_max_s=2.0)
         (self.state / "bureau").mkdir(parents=True, exist_ok=True)
         store = ResultStore(self.state / "bureau" / "results.sqlite3")
-        registry = DeviceRegistry(self.site.registry)
-        receiver = Receiver(link, registry, identity.load_okp(self.site.bureau_key, "bureau"),
-                            store)
+        receiver = Receiver(link, DeviceRegistry(self.site.registry),
+                            identity.load_okp(self.site.bureau_key, "bureau"), store)
         return receiver, store
 
     def _enrol(self, kiosk: Kiosk, photos: dict[str, Path]) -> None:

@@ -5,7 +5,8 @@
     faceterm-fleet send ... --group district-7 --devices kiosk-1,kiosk-2 thresholds.set \\
         --params '{"match_threshold": 0.36}'
     faceterm-fleet status ...            # a table from retained status and telemetry
-    faceterm-fleet sign-model --key ... --kid ... --name sface_fp16 --file new.tflite
+    faceterm-fleet sign-model --key ... --kid ... --name sface_fp16 --variant sface_fp16 \
+        --threshold 0.3405 --file new.tflite
 Connection options (all sub-commands that talk to the broker): --broker HOST:PORT --ca --cert
 --key-file --devices-registry (device id -> public JWK, to verify the devices' signed replies).
 """
@@ -27,6 +28,8 @@ from device.fleet.client import Endpoint, FleetClient
 from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_artifact, sign_command
 from device.publish.identity import load_registry
+from device.publish.mqtt import LinkConfig
+from device.secretfile import write_secret
 from device.vision.models import file_sha256
 
 
@@ -58,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("sign-model", help="the bureau signature for a model artifact")
     _signer(model)
     model.add_argument("--name", required=True)
+    model.add_argument("--variant", required=True, help="the manifest entry's variant")
+    model.add_argument("--threshold", type=float, default=None,
+                       help="the decision threshold calibrated for this file")
     model.add_argument("--file", type=Path, required=True)
     model.set_defaults(handler=_sign_model)
     return parser
@@ -79,8 +85,9 @@ def _signer(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> FleetClient:
     host, _, port = args.broker.rpartition(":")
-    endpoint = Endpoint(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
-                        args.client_id, args.prefix, args.tenant)
+    link = LinkConfig(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
+                      args.client_id)
+    endpoint = Endpoint(link, args.prefix, args.tenant)
     client = FleetClient(endpoint, load_registry(args.devices_registry))
     client.connect()
     return client
@@ -90,8 +97,7 @@ def _keygen(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     key = OKPKey.generate_key("Ed25519")
     private = args.dir / f"{args.kid}.jwk"
-    private.touch(mode=0o600)
-    private.write_text(json.dumps(key.as_dict(private=True)))
+    write_secret(private, json.dumps(key.as_dict(private=True)).encode())
     entry = operator_entry(args.kid, key.as_dict(private=False), args.roles.split(","))
     (args.dir / f"{args.kid}.operator.json").write_text(json.dumps(entry, indent=2))
     print(f"wrote {private} (keep it secret) and {args.kid}.operator.json (for operators.json)")
@@ -152,8 +158,10 @@ def _status(args: argparse.Namespace) -> int:
 def _sign_model(args: argparse.Namespace) -> int:
     sha = file_sha256(args.file)
     size = args.file.stat().st_size
-    signature = sign_artifact(_load_key(args.key), args.kid, args.name, sha, size)
-    print(json.dumps({"name": args.name, "sha256": sha, "size": size, "signature": signature}))
+    signature = sign_artifact(_load_key(args.key), args.kid, args.name, sha, size, args.variant,
+                              args.threshold)
+    print(json.dumps({"name": args.name, "sha256": sha, "size": size, "variant": args.variant,
+                      "threshold": args.threshold, "signature": signature}))
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from device.errors import CommandRejected
+from device.secretfile import write_secret
+from device.strictjson import loads as strict_loads
 
 ENC_KEY_NAME = "device.enc.key"
 ALGS = ["ECDH-ES", "A256GCM"]
@@ -31,11 +32,7 @@ def ensure_enc_key(state_dir: Path) -> dict[str, Any]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, pem)
-        finally:
-            os.close(fd)
+        write_secret(path, pem, exclusive=True)
     public: dict[str, Any] = dict(load_enc_key(path).as_dict(private=False))
     exported = state_dir / "device.enc.pub.jwk"  # for the bureau: templates.put is sealed to it
     if not exported.exists():
@@ -61,7 +58,7 @@ def open_sealed(token: str, key: OKPKey) -> dict[str, Any]:
     """Device side: decrypt; CommandRejected('bad_payload') on any failure."""
     try:
         plaintext = jwe.decrypt_compact(token, key, algorithms=ALGS).plaintext
-        data = json.loads(plaintext or b"")
+        data = strict_loads(plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise CommandRejected("bad_payload", "sealed payload does not open") from exc
     if not isinstance(data, dict):

@@ -4,7 +4,10 @@ Signature: Ed25519 (RFC 8032) with an OKP key (RFC 8037), `alg` "Ed25519" (the f
 name of RFC 9864; the polymorphic "EdDSA" is deprecated there and both joserfc and jwcrypto warn
 on it). Claims: `record` (the decision record), `iss` (device id), `iat` (seconds), `jti`
 (UUIDv7), `seq` (per-device counter) and `pii`: a compact JWE (ECDH-ES over X25519, A256GCM)
-of {id_number, name} sealed to the bureau's public key. Header `kid` = device id.
+of {id_number, name} sealed to the bureau's public key, whose protected header carries the
+result's `jti` so a sealed block cannot be moved to another result. Header `kid` = device id.
+Inbound claims are parsed as strict JSON (device.strictjson): duplicate keys, NaN, Infinity,
+integers beyond 2**53 and lone surrogates are refused before anything is stored.
 
 Pure functions: no I/O, no clocks except where a caller passes none.
 """
@@ -24,17 +27,24 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from joserfc.registry import HeaderParameter
 
+from device import strictjson
 from device.errors import PublishError
 
-SIG_ALG = "Ed25519"
-# The one list of signature algorithms accepted for results and for fleet commands.
-ACCEPTED_ALGS: tuple[str, ...] = (SIG_ALG,)
-MAX_INT = 2**53  # I-JSON (RFC 7493): integers every JSON implementation holds exactly
+# The one list of signature algorithms accepted for results and fleet commands (RFC 9864's
+# fully specified name; the deprecated polymorphic "EdDSA" is refused everywhere).
+SIGNATURE_ALGORITHMS = ("Ed25519",)
+SIG_ALG = SIGNATURE_ALGORITHMS[0]
 KEY_ALG = "ECDH-ES"
 ENC = "A256GCM"
 TYPE = "faceterm-result+jws"
 FORBIDDEN_RECORD_KEYS = frozenset({"id_number", "name", "image", "embedding", "photo"})
 PERSONAL_KEYS = frozenset({"id_number", "name"})
+# the JWE protected header names the result it belongs to ("jti", RFC 7519 4.1.7 as a header)
+PII_REGISTRY = jwe.JWERegistry(
+    header_registry={"jti": HeaderParameter("the result this sealed block belongs to", "str",
+                                            required=True)},
+    algorithms=[KEY_ALG, ENC],
+)
 
 
 def uuid7(now_ms: int | None = None, random_bytes: bytes | None = None) -> uuid.UUID:
@@ -73,94 +83,30 @@ def _canonical(data: Any) -> bytes:
 
 
 def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey, jti: str) -> str:
-    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM).
-
-    The protected header carries the result's `jti`, so the sealed data cannot be moved to
-    another result (the bureau compares it with the signed claims).
-    """
+    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM),
+    bound to the result `jti` in the protected header (authenticated as AAD by A256GCM)."""
     unknown = set(personal) - PERSONAL_KEYS
     if unknown:
         raise PublishError(f"personal data has unexpected fields: {sorted(unknown)}")
     header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau", "jti": jti}
     return jwe.encrypt_compact(header, _canonical(dict(personal)), bureau_public,
-                               registry=_jwe_registry())
-
-
-def _jwe_registry() -> jwe.JWERegistry:
-    """ECDH-ES + A256GCM only, and the `jti` header parameter that binds pii to its result."""
-    jti = HeaderParameter("the result this is sealed for", "str")
-    return jwe.JWERegistry(header_registry={"jti": jti}, algorithms=[KEY_ALG, ENC])
+                               registry=PII_REGISTRY)
 
 
 def unseal_personal(token: str, bureau_private: OKPKey, jti: str) -> dict[str, str]:
-    """Decrypt personal data sealed for the result `jti`; Rejected if bound to another."""
+    """The sealed personal data of the result `jti`; Rejected if it belongs to another."""
     try:
-        sealed = jwe.decrypt_compact(token, bureau_private, registry=_jwe_registry())
-        data = strict_json(sealed.plaintext or b"")
+        sealed = jwe.decrypt_compact(token, bureau_private, registry=PII_REGISTRY)
+        data = strictjson.loads(sealed.plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise Rejected("pii_undecryptable") from exc
     if sealed.protected.get("jti") != jti:
         raise Rejected("pii_unbound", "sealed for another result")
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise Rejected("pii_undecryptable", "not an object of strings")
-    check_storable(data)
-    return {str(k): str(v) for k, v in data.items()}
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")) or value != value:
-        raise ValueError("non-finite number")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data = dict(pairs)
-    if len(data) != len(pairs):
-        raise ValueError("duplicate key")
-    return data
-
-
-def strict_json(text: bytes | str) -> Any:
-    """JSON with duplicate keys, NaN, Infinity and overflowing floats refused (ValueError)."""
-    try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant,
-                          parse_float=_finite_float)
-    except RecursionError as exc:
-        raise ValueError("nested too deeply") from exc
-
-
-def check_storable(value: Any, depth: int = 0) -> None:
-    """Refuse what no store keeps: integers beyond +-2**53, lone surrogates, NUL characters."""
-    if depth > 32:
-        raise Rejected("bad_claims", "nested too deeply")
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        return
-    if isinstance(value, int):
-        if abs(value) > MAX_INT:
-            raise Rejected("bad_claims", "integer out of range")
-    elif isinstance(value, str):
-        _check_text(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            check_storable(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            check_storable(item, depth + 1)
-
-
-def _check_text(text: str) -> None:
-    if "\x00" in text:
-        raise Rejected("bad_claims", "NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise Rejected("bad_claims", "lone surrogate") from exc
+    if set(data) - PERSONAL_KEYS:
+        raise Rejected("pii_undecryptable", "unexpected fields")
+    return {str(k): v for k, v in data.items()}
 
 
 def check_record(record: Mapping[str, Any]) -> None:
@@ -220,15 +166,13 @@ def verify(token: str, key_for: Callable[[str], OKPKey | None]) -> dict[str, Any
     if key is None:
         raise Rejected("unknown_device", kid)
     try:
-        payload = jws.deserialize_compact(token, key, algorithms=list(ACCEPTED_ALGS)).payload
+        payload = jws.deserialize_compact(token, key, algorithms=list(SIGNATURE_ALGORITHMS)).payload
     except JoseError as exc:
         raise Rejected("bad_signature", kid) from exc
-    except ValueError as exc:
-        raise Rejected("malformed", "not a compact JWS") from exc
     try:
-        claims = strict_json(payload)
-    except ValueError as exc:
-        raise Rejected("malformed", f"payload: {exc}") from exc
+        claims = strictjson.loads(payload)
+    except strictjson.StrictJSONError as exc:
+        raise Rejected("malformed", str(exc)) from exc
     _check_claims(claims, kid)
     return dict(claims)
 
@@ -238,31 +182,16 @@ def _check_claims(claims: Any, kid: str) -> None:
         raise Rejected("malformed", "claims are not an object")
     if claims.get("iss") != kid:
         raise Rejected("bad_claims", "iss differs from kid")
-    jti = claims.get("jti")
-    _check_int(claims.get("seq"), "seq", 1)
-    _check_int(claims.get("iat"), "iat", 0)
-    if "exp" in claims:
-        _check_int(claims["exp"], "exp", 0)
+    seq, jti = claims.get("seq"), claims.get("jti")
+    if not strictjson.bounded_int(seq, 1) or not strictjson.bounded_int(claims.get("iat")):
+        raise Rejected("bad_claims", "seq/iat outside 0..2**53")
+    epoch = claims.get("epoch")
+    if epoch is not None and not (isinstance(epoch, str) and 0 < len(epoch) <= 64):
+        raise Rejected("bad_claims", "epoch")
     if not isinstance(claims.get("record"), dict):
         raise Rejected("bad_claims", "record")
-    epoch = claims.get("epoch")
-    if epoch is not None and not _is_uuid(epoch):
-        raise Rejected("bad_claims", "epoch")
-    check_storable(claims)
     try:
         if not isinstance(jti, str) or uuid.UUID(jti).version != 7:
             raise Rejected("bad_claims", "jti")
     except ValueError as exc:
         raise Rejected("bad_claims", "jti") from exc
-
-
-def _check_int(value: Any, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INT:
-        raise Rejected("bad_claims", f"{name} not an integer in {low}..2**53")
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
-    except ValueError:
-        return False

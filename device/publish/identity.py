@@ -141,7 +141,7 @@ def make_bureau_keys(directory: Path) -> tuple[Path, Path]:
 
 
 def load_registry(path: Path) -> dict[str, OKPKey]:
-    """{device id: Ed25519 public key} of a registry file (entries {"tenant", "key"} or a JWK)."""
+    """The bureau's registry {device id: Ed25519 public key}."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -149,8 +149,8 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     if not isinstance(data, dict):
         raise PublishError(f"{path}: device registry must be a JSON object")
     registry = {}
-    for device_id, entry in data.items():
-        jwk: Any = entry["key"] if isinstance(entry, dict) and "key" in entry else entry
+    for device_id, value in data.items():
+        jwk: Any = value["jwk"] if isinstance(value, dict) and "jwk" in value else value
         try:
             key = OKPKey.import_key(jwk)
         except (ValueError, TypeError, KeyError) as exc:
@@ -161,13 +161,12 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     return registry
 
 
-def register_device(
-    registry_path: Path, device_id: str, jwk: dict[str, Any], tenant: str | None = None
-) -> None:
-    """Add or replace a device's public key (and, given, its tenant) in the registry file."""
+def register_device(registry_path: Path, device_id: str, jwk: dict[str, Any],
+                    tenant: str | None = None) -> None:
+    """Add or replace a device's public key (and the tenant it belongs to) in the registry."""
     data: dict[str, Any] = {}
     if registry_path.exists():
         data = json.loads(registry_path.read_text(encoding="utf-8"))
     public = {k: v for k, v in jwk.items() if k != "d"}
-    data[device_id] = public if tenant is None else {"tenant": tenant, "key": public}
+    data[device_id] = {"jwk": public, "tenant": tenant} if tenant else public
     write_json(registry_path, data)

@@ -21,18 +21,10 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from device.demo.broker import (
-    BUREAU_ACL,
-    DEFAULT_ACL,
-    FLEET_ACL,
-    PREFIX,
-    Mosquitto,
-    device_acl,
-    free_port,
-)
+from device.demo.broker import DEFAULT_ACL, FLEET_ACL, PREFIX, Mosquitto, free_port
 from tests.support.pki import ClientFiles, TestPki
 
-__all__ = ["BUREAU_ACL", "DEFAULT_ACL", "FLEET_ACL", "PREFIX", "Broker", "device_acl", "free_port"]
+__all__ = ["DEFAULT_ACL", "FLEET_ACL", "PREFIX", "Broker", "free_port"]
 
 
 class Broker(Mosquitto):

@@ -129,7 +129,7 @@ def receiver_link(pki: TestPki, host: str, port: int, name: str) -> LinkConfig:
 
 
 def make_receiver(pki: TestPki, bureau: BureauFiles, host: str, port: int, db: Path,
-                  name: str = "bureau-1", store: ResultStore | None = None) -> Receiver:
-    """A bureau Receiver (not started) on the registry file (re-read when it changes)."""
+                  name: str = "bureau-1") -> Receiver:
+    """A bureau Receiver (not started) reading the registry file (re-read when it changes)."""
     return Receiver(receiver_link(pki, host, port, name), DeviceRegistry(bureau.registry),
-                    identity.load_okp(bureau.key, "bureau key"), store or ResultStore(db))
+                    identity.load_okp(bureau.key, "bureau key"), ResultStore(db))

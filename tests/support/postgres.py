@@ -1,12 +1,12 @@
-"""A throwaway PostgreSQL cluster for tests (Debian's postgresql: initdb + pg_ctl).
+"""A throwaway PostgreSQL cluster for tests: Debian's postgresql (initdb + pg_ctl), listening on
+a free loopback port with its unix socket in its own temporary directory.
 
-    with PostgresCluster() as cluster:
-        dsn = cluster.create_database("t1")     # postgresql://faceterm@127.0.0.1:PORT/t1
+    with Postgres() as pg:            # or the `postgres_dsn` fixture in tests/conftest.py
+        ResultStore(dsn=pg.dsn)
 
-The data directory (and the unix socket) live in a fresh temp directory; the server listens on a
-free loopback port only. As root, initdb and pg_ctl run as the `postgres` user (initdb refuses
-root). `postgres_dsn` is a pytest fixture giving each test its own database in one cluster per
-session; it skips only where the binaries are absent, and never when CI=true.
+initdb refuses to run as root, so as root the cluster runs as the Debian `postgres` user in a
+directory that user owns. `available()` says why a cluster cannot be made here (no binaries);
+under CI (env CI=true) the tests fail instead of skipping, since CI installs postgresql.
 """
 
 from __future__ import annotations
@@ -17,86 +17,77 @@ import pwd
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-import pytest
-
 from device.demo.broker import free_port
 
-USER = "faceterm"
+STOP_TIMEOUT_S = 30
 
 
-def pg_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+def bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
 
 
-class PostgresCluster:
-    def __init__(self) -> None:
-        bindir = pg_bindir()
-        if bindir is None:
-            raise RuntimeError("PostgreSQL binaries not found (apt-get install postgresql)")
-        self.bindir = bindir
+def unavailable_reason() -> str | None:
+    if bindir() is None:
+        return "PostgreSQL server binaries are not installed (apt-get install postgresql)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no `postgres` user to run initdb as"
+    return None
+
+
+class Postgres:
+    def __init__(self, database: str = "faceterm") -> None:
+        self.database = database
         self.port = free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="faceterm-pg-"))
-        self.data = self.root / "data"
-        self._count = 0
+        self.dir = Path(tempfile.mkdtemp(prefix="faceterm-pg-"))
+        self.data = self.dir / "data"
+        self._bin = bindir()
 
-    def _as_owner(self, *argv: str) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
+    @property
+    def dsn(self) -> str:
+        return (f"postgresql://faceterm@127.0.0.1:{self.port}/{self.database}"
+                "?connect_timeout=10")
 
-    def start(self) -> None:
+    def _run(self, *args: str) -> None:
+        assert self._bin is not None
+        command = [str(self._bin / args[0]), *args[1:]]
         if os.geteuid() == 0:
-            entry = pwd.getpwnam("postgres")
-            os.chown(self.root, entry.pw_uid, entry.pw_gid)
-        subprocess.run(self._as_owner(str(self.bindir / "initdb"), "-D", str(self.data),
-                                      "-A", "trust", "-U", USER, "--no-sync"),
-                       check=True, capture_output=True, timeout=60)
-        options = (f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=50")
-        subprocess.run(self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o",
-                                      options, "-l", str(self.root / "log"), "-w", "-t", "30",
-                                      "start"), check=True, capture_output=True, timeout=60)
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
 
-    def stop(self) -> None:
-        subprocess.run(self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m",
-                                      "immediate", "-w", "-t", "30", "stop"),
-                       capture_output=True, timeout=60, check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def dsn(self, database: str = "postgres") -> str:
-        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self, name: str | None = None) -> str:
-        import psycopg
-
-        self._count += 1
-        name = name or f"t{self._count}"
-        with psycopg.connect(self.dsn(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.dsn(name)
-
-    def __enter__(self) -> PostgresCluster:
-        self.start()
+    def start(self) -> Postgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "faceterm", "-E", "UTF8",
+                  "--no-sync")
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+                   " -c max_connections=50")
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.dir / "log"),
+                  "-w", "-t", "60", "start")
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "faceterm",
+                  self.database)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t",
+                      str(STOP_TIMEOUT_S), "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def fresh_database(self, name: str) -> str:
+        """A new empty database in this cluster; its DSN."""
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "faceterm", name)
+        return self.dsn.replace(f"/{self.database}?", f"/{name}?")
+
+    def __enter__(self) -> Postgres:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[PostgresCluster]:
-    if pg_bindir() is None:
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("CI=true but PostgreSQL is not installed (scripts/install-deps.sh)")
-        pytest.skip("PostgreSQL binaries absent (apt-get install postgresql)")
-    with PostgresCluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def postgres_dsn(postgres_cluster: PostgresCluster) -> str:
-    return postgres_cluster.create_database()
