@@ -34,6 +34,7 @@ run: venv
 bench: venv
 	$(PY) scripts/bench.py
 	bash scripts/bench_baseline.sh
+	$(PY) scripts/bench_fleet_load.py
 
 models:
 	bash scripts/build_models.sh
