@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from device.camera.base import Camera
+from device.camera.identity import CameraCheck
 from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
 from device.config import Config
@@ -68,6 +69,12 @@ class Kiosk:
         """Telemetry names the models in use (name@sha256 prefix)."""
         models = {**runner.analyzer.model_ids, "embed": runner.embedder.model_id}
         self.publisher.telemetry.models = models
+        antispoof = getattr(getattr(runner.liveness, "antispoof", None), "entry", None)
+        self.publisher.telemetry.antispoof = antispoof.model_id if antispoof else ""
+
+    def report_camera(self, check: CameraCheck) -> None:
+        """Telemetry names the camera in use and, when refused, why."""
+        self.publisher.telemetry.camera = {**check.identity.record(), "refusal": check.refusal}
 
     def record(self, record: dict[str, Any], personal: dict[str, str]) -> None:
         """Durably store a decision before the person is told it was recorded."""
@@ -78,7 +85,8 @@ class Kiosk:
         config = self.config
         preview: Callable[[Any], None] = self.ui.set_preview if self.ui else lambda frame: None
         runner = self.new_runner(config)
-        self.handler = KioskHandler(runner, self.publish_view, preview, self.report_models)
+        self.handler = KioskHandler(runner, self.publish_view, preview, self.report_models,
+                                    self.report_camera)
         self.report_models(runner)
         notifier = Notifier()
         handler = self.handler

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from device.events import (
     Call,
+    CameraChecked,
     CardInserted,
     CardRefused,
     CardRemoved,
@@ -37,6 +38,8 @@ class Handler(Protocol):
     def on_worker_input(self, event: WorkerInput, now_s: float) -> None: ...
 
     def on_tick(self, now_s: float) -> None: ...
+
+    def on_camera(self, event: CameraChecked, now_s: float) -> None: ...
 
     def state(self) -> str: ...
 
@@ -113,6 +116,8 @@ class CoreLoop:
         elif isinstance(event, ComponentFailed):
             log.warning("%s failed: %s", event.component, event.error)
             self.failures = [*self.failures[-9:], f"{event.component}: {event.error}"]
+        elif isinstance(event, CameraChecked):
+            self.handler.on_camera(event, now)
         elif isinstance(event, Call):
             self._call(event)
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-from device.camera import open_camera
+from device.camera import camera_pin, open_camera
 from device.camera.base import Camera, CameraConfig
 from device.camera.pump import CameraPump
 from device.config import Config
 from device.core import CoreLoop
-from device.events import ComponentFailed, EventBus
+from device.events import CameraChecked, ComponentFailed, EventBus
 
 log = logging.getLogger(__name__)
 
@@ -144,4 +144,6 @@ def camera_component(config: Config, bus: EventBus, camera: Camera | None = None
         on_frame=bus.post_frame,
         on_failure=lambda error: bus.post(ComponentFailed("camera", error)),
         capture_timeout_s=config.camera.capture_timeout_s,
+        pin=camera_pin(config.camera),
+        on_check=lambda check: bus.post(CameraChecked(check)),
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from device.camera.base import Frame
+from device.camera.identity import CameraCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,13 @@ class ComponentFailed:
 
 
 @dataclass(frozen=True, slots=True)
+class CameraChecked:
+    """The camera's identity after each (re)start, and why it is refused (empty: trusted)."""
+
+    check: CameraCheck
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerInput:
     """ID number keyed in by a home-visit worker, with the person's consent answer."""
 
@@ -56,7 +64,14 @@ class Call:
 
 
 Event = (
-    FrameArrived | CardInserted | CardRemoved | CardRefused | ComponentFailed | WorkerInput | Call
+    FrameArrived
+    | CardInserted
+    | CardRemoved
+    | CardRefused
+    | ComponentFailed
+    | WorkerInput
+    | Call
+    | CameraChecked
 )
 
 

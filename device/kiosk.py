@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from device.camera.base import Frame
-from device.events import FrameArrived, WorkerInput
+from device.camera.identity import UNCHECKED, CameraCheck
+from device.events import CameraChecked, FrameArrived, WorkerInput
 from device.messages import catalogue
 from device.session.handler import CoreHandler
 from device.session.runner import SessionRunner
@@ -25,12 +26,15 @@ class KioskHandler:
         publish_view: Callable[[Mapping[str, Any]], object] = lambda view: None,
         preview: Callable[[Frame | None], None] = lambda frame: None,
         on_swap: Callable[[SessionRunner], None] = lambda runner: None,
+        on_camera: Callable[[CameraCheck], None] = lambda check: None,
     ) -> None:
         self._core = CoreHandler(runner)
         self._on_swap = on_swap
         self._publish_view = publish_view
         self._preview = preview
         self._pending: SessionRunner | None = None
+        self._on_camera = on_camera
+        self.camera = CameraCheck(UNCHECKED)
         self.swaps = 0
 
     @property
@@ -46,6 +50,7 @@ class KioskHandler:
     def _swap_if_idle(self) -> None:
         if self._pending is not None and self._core.state() == "idle":
             self._core = CoreHandler(self._pending)
+            self._core.runner.on_camera(self.camera)  # the new runner knows the camera too
             self._pending = None
             self.swaps += 1
             self._on_swap(self._core.runner)
@@ -76,9 +81,16 @@ class KioskHandler:
         self._core.on_tick(now_s)
         self._swap_if_idle()
 
+    def on_camera(self, event: CameraChecked, now_s: float) -> None:
+        self.camera = event.check
+        self._core.on_camera(event, now_s)
+        self._on_camera(event.check)
+
     def state(self) -> str:
         return self._core.state()
 
     def status(self) -> dict[str, Any]:
         return {**self.runner.status(), "swaps": self.swaps,
-                "pending_swap": self._pending is not None}
+                "pending_swap": self._pending is not None,
+                "camera": self.camera.identity.record(),
+                "camera_refusal": self.camera.refusal or None}

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from device.camera.identity import CameraIdentity
+
 Image = npt.NDArray[np.uint8]
 
 
@@ -53,3 +55,7 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
+
+    def identity(self) -> CameraIdentity:
+        """Which physical (or simulated) camera this is; valid after start()."""
+        ...

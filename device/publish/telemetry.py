@@ -20,6 +20,8 @@ class Telemetry:
         self.thermal_zone = Path(thermal_zone_path)
         self.started = time.monotonic()
         self.models: dict[str, str] = {}
+        self.camera: dict[str, Any] = {}
+        self.antispoof = ""
         self.last_error = ""
 
     def payload(self, outbox_depth: int, link_error: str) -> dict[str, Any]:
@@ -29,5 +31,7 @@ class Telemetry:
             "outbox_depth": outbox_depth,
             "last_error": self.last_error or link_error or None,
             "models": dict(self.models),
+            "camera": dict(self.camera) or None,
+            "antispoof": self.antispoof or None,
             "cpu_temp_c": read_cpu_temp_c(self.thermal_zone),
         }

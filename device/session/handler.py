@@ -16,7 +16,7 @@ import numpy as np
 
 from device.cardreader.wlt import WltDecoder
 from device.config import Config
-from device.events import FrameArrived, WorkerInput
+from device.events import CameraChecked, FrameArrived, WorkerInput
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe
 from device.match.keys import load_secrets
@@ -111,6 +111,9 @@ class CoreHandler:
 
     def on_tick(self, now_s: float) -> None:
         self.runner.on_tick(now_s)
+
+    def on_camera(self, event: CameraChecked, now_s: float) -> None:
+        self.runner.on_camera(event.check)
 
     def state(self) -> str:
         return self.runner.state()
