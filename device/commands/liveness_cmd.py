@@ -31,6 +31,11 @@ def register(sub: Any) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-flash", action="store_true", help="evaluate without screen flash")
+    parser.add_argument("--captures", default=None,
+                        help="score pilot captures (faceterm capture) instead of synthetic ones")
+    parser.add_argument("--key", default=None, help="the captures' AES key file")
+    parser.add_argument("--bpcer-target", type=float, default=5.0, help="percent, for the "
+                        "recommended threshold")
     parser.set_defaults(handler=_liveness)
 
 
@@ -45,6 +50,10 @@ def _eval_benchmarks(sub: Any) -> Any:
 
 
 def _liveness(args: argparse.Namespace) -> int:
+    if args.captures:
+        from device.capture.run_eval import evaluate_captures
+
+        return evaluate_captures(args)
     from device.liveness.evaluate import evaluate
 
     if args.sessions < 1 or args.workers < 1:
