@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from device.backoff import Backoff
 from device.camera.base import Camera, Frame
 from device.camera.identity import CameraCheck, CameraIdentity, CameraPin, check_camera
 from device.errors import CameraError
@@ -42,6 +42,7 @@ class CameraPump:
         self._max_backoff_s = max_backoff_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._first_frame = threading.Event()
         self.restarts = 0
         self.frames = 0
         self.frames_refused = 0
@@ -63,6 +64,10 @@ class CameraPump:
             self._thread.join(timeout=self._timeout_s + 5.0)
             self._thread = None
         self._camera.close()
+
+    def wait_for_frame(self, timeout_s: float) -> bool:
+        """True once the camera has delivered a frame; False if none came within timeout_s."""
+        return self._first_frame.wait(timeout_s)
 
     def status(self) -> dict[str, Any]:
         check = self.check
@@ -86,23 +91,24 @@ class CameraPump:
         self._on_check(check)
 
     def _run(self) -> None:
-        delay = 0.5
+        backoff = Backoff(0.5, self._max_backoff_s)
         while not self._stop.is_set():
             try:
                 with self._camera.capture(self._timeout_s) as frame:
                     self.frames += 1
+                    self._first_frame.set()
                     if self.check is not None and self.check.refusal:
                         self.frames_refused += 1
                     else:
                         self._on_frame(frame)
-                delay = 0.5
+                backoff.reset()
             except CameraError as exc:
+                delay = backoff.next()
                 log.warning("camera lost: %s; restarting in %.1f s", exc, delay)
                 self._on_failure(str(exc))
                 self._camera.stop()
-                if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+                if self._stop.wait(delay):
                     return
-                delay = min(delay * 2, self._max_backoff_s)
                 self._restart()
 
     def _restart(self) -> None:

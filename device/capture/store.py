@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from device.errors import FacetermError
+from device.secretfile import write_secret
 
 Image = npt.NDArray[np.uint8]
 BONA_FIDE = "bona_fide"
@@ -54,9 +55,7 @@ def load_key(path: Path, create: bool) -> bytes:
         if not create:
             raise CaptureError(f"{path}: no capture key")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(AESGCM.generate_key(bit_length=256))
+        write_secret(path, AESGCM.generate_key(bit_length=256), exclusive=True)
     if path.stat().st_mode & 0o077:
         raise CaptureError(f"{path}: capture key must be mode 0600")
     key = path.read_bytes()

@@ -22,13 +22,11 @@ import numpy.typing as npt
 from device.errors import FacetermError
 from device.eval import metrics
 from device.eval.crops import CropMaker, read_rgb
+from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
 OPERATING_FAR = 1e-3
 REPORT_FARS = (1e-2, 1e-3)
-Vector = npt.NDArray[np.float32]
-
-
 @dataclass(frozen=True, slots=True)
 class Pair:
     first: Path
