@@ -28,6 +28,7 @@ from device.errors import CameraError, FacetermError
 from device.events import CameraChecked, ComponentFailed, EventBus
 from device.fleet.component import FleetComponent, load_keyring
 from device.fleet.configstore import ConfigStore, Probation
+from device.fleet.guard import changed_sections, touches_channel
 from device.fleet.handlers import Services
 from device.fleet.modelslots import ModelSlots
 from device.fleet.sealed import ENC_KEY_NAME, ensure_enc_key, load_enc_key
@@ -44,16 +45,14 @@ log = logging.getLogger(__name__)
 
 DEVICE_SECTIONS = frozenset({"camera", "cardreader"})
 SESSION_SECTIONS = frozenset({"session", "liveness", "vision"})
-LIVE_SECTIONS = DEVICE_SECTIONS | SESSION_SECTIONS | {"fleet"}
+# [fleet] and [mqtt] are read at start-up only: a change needs a restart and, as it touches the
+# fleet channel, probation until a signed command verifies again (device/fleet/guard.py).
+LIVE_SECTIONS = DEVICE_SECTIONS | SESSION_SECTIONS
 
 
 def with_models_dir(config: Config, models_dir: Path) -> Config:
     vision = config.vision.model_copy(update={"models_dir": str(models_dir)})
     return config.model_copy(update={"vision": vision})
-
-
-def changed_sections(old: Config, new: Config) -> set[str]:
-    return {name for name in Config.model_fields if getattr(new, name) != getattr(old, name)}
 
 
 class Kiosk:
@@ -202,10 +201,11 @@ class Kiosk:
         store = ConfigStore(self.config_path) if self.config_path else None
 
         def apply(new: Config) -> dict[str, Any]:
+            channel = touches_channel(self.config, new)
             result = self.apply_config(new, daemon)
             if store is not None:
                 if result["restart_required"]:
-                    Probation(store).begin()
+                    Probation(store).begin(needs_command=channel)
                     threading.Timer(1.0, daemon.request_restart).start()
                 else:
                     Probation(store).passed()

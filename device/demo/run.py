@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from device.bureau.receiver import Receiver
+from device.bureau.registry import DeviceRegistry
 from device.bureau.store import ResultStore
 from device.cardreader.sim import SimulatedReader
 from device.cardreader.sim_script import SimCard, SimScript
@@ -141,9 +142,8 @@ class Demo:
                           reconnect_min_s=0.2, reconnect_max_s=2.0)
         (self.state / "bureau").mkdir(parents=True, exist_ok=True)
         store = ResultStore(self.state / "bureau" / "results.sqlite3")
-        registry = identity.load_registry(self.site.registry)
-        receiver = Receiver(link, registry, identity.load_okp(self.site.bureau_key, "bureau"),
-                            store)
+        receiver = Receiver(link, DeviceRegistry(self.site.registry),
+                            identity.load_okp(self.site.bureau_key, "bureau"), store)
         return receiver, store
 
     def _enrol(self, kiosk: Kiosk, photos: dict[str, Path]) -> None:
