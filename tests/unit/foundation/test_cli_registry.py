@@ -9,7 +9,8 @@ import pytest
 from device import commands
 from device.cli import build_parser
 
-COMMANDS = ("capture", "card", "config", "enroll", "eval", "provision", "run", "selftest", "ui", "verify")
+COMMANDS = ("capture", "card", "config", "enroll", "eval", "provision", "run", "selftest", "ui",
+            "verify")
 
 
 def test_every_command_module_is_registered() -> None:
