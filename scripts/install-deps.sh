@@ -3,7 +3,7 @@
 # on Debian/Raspberry Pi OS; otherwise it only reports what is missing.
 set -euo pipefail
 
-packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils postgresql)
+packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils postgresql npm)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -44,6 +44,11 @@ def register(benchmarks: Subparsers[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--flash-only", action="store_true", help="with --footage: only sessions with the flash"
     )
+    parser.add_argument("--captures", default=None,
+                        help="score pilot captures (faceterm capture) instead of synthetic ones")
+    parser.add_argument("--key", default=None, help="the captures' AES key file")
+    parser.add_argument("--bpcer-target", type=float, default=5.0, help="percent, for the "
+                        "recommended threshold")
     parser.set_defaults(handler=_liveness)
     footage = benchmarks.add_parser(
         "footage", help="recall and false fires of each action detector on labelled real footage"
@@ -58,6 +63,10 @@ def register(benchmarks: Subparsers[argparse.ArgumentParser]) -> None:
 
 
 def _liveness(args: argparse.Namespace) -> int:
+    if args.captures:
+        from device.capture.run_eval import evaluate_captures
+
+        return evaluate_captures(args)
     from device.liveness.evaluate import evaluate
 
     if args.sessions < 1 or args.workers < 1:

@@ -29,6 +29,8 @@ class Telemetry:
         self.thermal_zone = Path(thermal_zone_path)
         self.started = time.monotonic()
         self.models: dict[str, str] = {}
+        self.camera: dict[str, Any] = {}
+        self.antispoof = ""
         self.last_error = ""
 
     def payload(self, outbox_depth: int, link_error: str,
@@ -41,5 +43,7 @@ class Telemetry:
             "outbox_capacity": outbox_capacity,
             "last_error": self.last_error or link_error or None,
             "models": dict(self.models),
+            "camera": dict(self.camera) or None,
+            "antispoof": self.antispoof or None,
             "cpu_temp_c": read_cpu_temp_c(self.thermal_zone),
         }

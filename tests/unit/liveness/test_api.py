@@ -61,8 +61,11 @@ def test_every_code_has_both_languages() -> None:
     assert "liveness_turn_left" in all_messages()
 
 
-def test_selftest_reports_no_antispoof_model_in_the_default_build(tmp_path: Path) -> None:
-    assert selftest_report(ROOT / "models")["antispoof"] == "none"
+def test_selftest_reports_the_antispoof_model_of_the_default_build(tmp_path: Path) -> None:
+    report = selftest_report(ROOT / "models")
+    assert report["antispoof"] == "active"
+    assert str(report["model"]).startswith("antispoof_minifasnet@")
+    assert selftest_report(ROOT / "models", enabled=False)["antispoof"] == "installed"
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "models": []}))
     assert "no passive anti-spoofing model" in str(selftest_report(tmp_path)["detail"])
 
