@@ -53,7 +53,7 @@ from tests.support.postgres import Postgres  # noqa: E402
 
 RECORD = {"schema": "faceterm.decision/1", "decision": "pass", "reasons": []}
 TENANTS = ("district-01", "district-02", "district-03", "district-04")
-CONNECT_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 300.0
 DRAIN_TIMEOUT_S = 300.0
 
 
@@ -284,7 +284,7 @@ def report(result: dict[str, Any], path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--steady", type=int, default=200)
     parser.add_argument("--steady-s", type=float, default=30.0)
     parser.add_argument("--burst-s", type=float, default=60.0)
