@@ -34,6 +34,7 @@ run: venv
 bench: venv
 	$(PY) scripts/bench.py
 	bash scripts/bench_baseline.sh
+	$(PY) scripts/bench_fleet_load.py
 
 # aarch64 parity under qemu-user (slow: kept out of `make test`); see docs/raspberry-pi.md
 pi-check: venv sysdeps

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from device.commands import (
+    capture_cmd,
     card_cmd,
     config_cmd,
     enroll_cmd,
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=str(DEFAULT_PATH), help="TOML configuration file")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (card_cmd, config_cmd, enroll_cmd):
+    for module in (capture_cmd, card_cmd, config_cmd, enroll_cmd):
         module.register(sub)
     liveness_cmd.register(eval_cmd.register(sub))  # `faceterm eval liveness`
     for module in (provision_cmd, run_cmd, selftest_cmd, ui_cmd, verify_cmd):

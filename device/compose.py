@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from device.camera import open_camera
+from device.camera import camera_pin, open_camera
 from device.camera.base import Camera, CameraConfig
+from device.camera.identity import CameraCheck
 from device.camera.pump import CameraPump
 from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
@@ -24,9 +25,10 @@ from device.core import CoreLoop, call_on_core
 from device.core_handler import CoreHandler
 from device.daemon import Daemon
 from device.errors import CameraError, FacetermError
-from device.events import ComponentFailed, EventBus
+from device.events import CameraChecked, ComponentFailed, EventBus
 from device.fleet.component import FleetComponent, load_keyring
 from device.fleet.configstore import ConfigStore, Probation
+from device.fleet.guard import changed_sections, touches_channel
 from device.fleet.handlers import Services
 from device.fleet.modelslots import ModelSlots
 from device.fleet.sealed import ENC_KEY_NAME, ensure_enc_key, load_enc_key
@@ -43,16 +45,14 @@ log = logging.getLogger(__name__)
 
 DEVICE_SECTIONS = frozenset({"camera", "cardreader"})
 SESSION_SECTIONS = frozenset({"session", "liveness", "vision"})
-LIVE_SECTIONS = DEVICE_SECTIONS | SESSION_SECTIONS | {"fleet"}
+# [fleet] and [mqtt] are read at start-up only: a change needs a restart and, as it touches the
+# fleet channel, probation until a signed command verifies again (device/fleet/guard.py).
+LIVE_SECTIONS = DEVICE_SECTIONS | SESSION_SECTIONS
 
 
 def with_models_dir(config: Config, models_dir: Path) -> Config:
     vision = config.vision.model_copy(update={"models_dir": str(models_dir)})
     return config.model_copy(update={"vision": vision})
-
-
-def changed_sections(old: Config, new: Config) -> set[str]:
-    return {name for name in Config.model_fields if getattr(new, name) != getattr(old, name)}
 
 
 class Kiosk:
@@ -92,6 +92,12 @@ class Kiosk:
         """Telemetry names the models in use (name@sha256 prefix)."""
         models = {**runner.analyzer.model_ids, "embed": runner.embedder.model_id}
         self.publisher.telemetry.models = models
+        antispoof = getattr(getattr(runner.liveness, "antispoof", None), "entry", None)
+        self.publisher.telemetry.antispoof = antispoof.model_id if antispoof else ""
+
+    def report_camera(self, check: CameraCheck) -> None:
+        """Telemetry names the camera in use and, when refused, why."""
+        self.publisher.telemetry.camera = {**check.identity.record(), "refusal": check.refusal}
 
     def record(self, record: dict[str, Any], personal: dict[str, str]) -> None:
         """Durably store a decision before the person is told it was recorded."""
@@ -111,6 +117,8 @@ class Kiosk:
             on_frame=self.bus.post_frame,
             on_failure=lambda error: self.bus.post(ComponentFailed("camera", error)),
             capture_timeout_s=config.camera.capture_timeout_s,
+            pin=camera_pin(config.camera),
+            on_check=lambda check: self.bus.post(CameraChecked(check)),
         )
 
     def card_reader(self, config: Config) -> CardReader:
@@ -121,7 +129,7 @@ class Kiosk:
         preview: Callable[[Any], None] = self.ui.set_preview if self.ui else lambda frame: None
         runner = self.new_runner(config)
         self.handler = handler = CoreHandler(runner, self.publish_view, preview,
-                                              self.report_models)
+                                              self.report_models, self.report_camera)
         self.report_models(runner)
         notifier = Notifier()
         watchdog = Watchdog(notifier, notifier.watchdog_interval_s(),
@@ -193,10 +201,11 @@ class Kiosk:
         store = ConfigStore(self.config_path) if self.config_path else None
 
         def apply(new: Config) -> dict[str, Any]:
+            channel = touches_channel(self.config, new)
             result = self.apply_config(new, daemon)
             if store is not None:
                 if result["restart_required"]:
-                    Probation(store).begin()
+                    Probation(store).begin(needs_command=channel)
                     threading.Timer(1.0, daemon.request_restart).start()
                 else:
                     Probation(store).passed()

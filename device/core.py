@@ -13,6 +13,7 @@ from device.cardreader.card import IdCard
 from device.errors import CommandRejected
 from device.events import (
     Call,
+    CameraChecked,
     CardInserted,
     CardRefused,
     CardRemoved,
@@ -41,6 +42,8 @@ class Handler(Protocol):
     def on_worker_input(self, event: WorkerInput, now_s: float) -> None: ...
 
     def on_tick(self, now_s: float) -> None: ...
+
+    def on_camera(self, event: CameraChecked, now_s: float) -> None: ...
 
     def state(self) -> str: ...
 
@@ -105,6 +108,8 @@ class CoreLoop:
             self.handler.on_worker_input(event, now)
         elif isinstance(event, ComponentFailed):
             log.warning("%s failed: %s", event.component, event.error)
+        elif isinstance(event, CameraChecked):
+            self.handler.on_camera(event, now)
         elif isinstance(event, Call):
             self._call(event)
 

@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from device.camera.base import Frame
+from device.camera.identity import UNCHECKED, CameraCheck
 from device.cardreader.card import IdCard
-from device.events import FrameArrived, WorkerInput
+from device.events import CameraChecked, FrameArrived, WorkerInput
 from device.messages import catalogue
 from device.session.decisions import show_view
 from device.session.machine import Show
@@ -28,12 +29,15 @@ class CoreHandler:
         publish_view: Callable[[Mapping[str, Any]], object] = lambda view: None,
         preview: Callable[[Frame | None], None] = lambda frame: None,
         on_swap: Callable[[SessionRunner], None] = lambda runner: None,
+        on_camera: Callable[[CameraCheck], None] = lambda check: None,
     ) -> None:
         self.runner = runner
         self._on_swap = on_swap
         self._publish_view = publish_view
         self._preview = preview
         self._pending: SessionRunner | None = None
+        self._on_camera = on_camera
+        self.camera = CameraCheck(UNCHECKED)
         self.swaps = 0
 
     def replace_runner(self, runner: SessionRunner) -> str:
@@ -45,6 +49,7 @@ class CoreHandler:
     def _swap_if_idle(self) -> None:
         if self._pending is not None and self.runner.state() == "idle":
             self.runner = self._pending
+            self.runner.on_camera(self.camera)  # the new runner knows the camera too
             self._pending = None
             self.swaps += 1
             self._on_swap(self.runner)
@@ -72,9 +77,16 @@ class CoreHandler:
         self.runner.on_tick(now_s)
         self._swap_if_idle()
 
+    def on_camera(self, event: CameraChecked, now_s: float) -> None:
+        self.camera = event.check
+        self.runner.on_camera(event.check)
+        self._on_camera(event.check)
+
     def state(self) -> str:
         return self.runner.state()
 
     def status(self) -> dict[str, Any]:
         return {**self.runner.status(), "swaps": self.swaps,
-                "pending_swap": self._pending is not None}
+                "pending_swap": self._pending is not None,
+                "camera": self.camera.identity.record(),
+                "camera_refusal": self.camera.refusal or None}

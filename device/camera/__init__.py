@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from device.camera.base import Camera, CameraConfig
+from device.camera.identity import CameraPin
 from device.camera.picam import PiCamera
 from device.camera.replay import ReplayCamera
 from device.camera.settings import CameraSettings
@@ -22,9 +23,13 @@ def _replay(settings: CameraSettings) -> Camera:
 
 BACKENDS: dict[str, Callable[[CameraSettings], Camera]] = {
     "picamera2": lambda settings: PiCamera(),
-    "v4l2": lambda settings: V4l2Camera(settings.device),
+    "v4l2": lambda settings: V4l2Camera(settings.device, Path(settings.sysfs_root)),
     "replay": _replay,
 }
+
+
+def camera_pin(settings: CameraSettings) -> CameraPin:
+    return CameraPin(settings.pin_usb_id, settings.pin_serial, settings.pin_sensor)
 
 
 def open_camera(settings: CameraSettings) -> Camera:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from device.camera.identity import CameraIdentity
 from device.vision.types import Image
 
 
@@ -50,3 +51,7 @@ class Camera(Protocol):
     def close(self) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
+
+    def identity(self) -> CameraIdentity:
+        """Which physical (or simulated) camera this is; valid after start()."""
+        ...

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from device.camera.base import CameraConfig, Frame
+from device.camera.identity import UNCHECKED, CameraIdentity, csi_identity
 from device.errors import CameraError
 
 
@@ -21,6 +22,7 @@ class PiCamera:
         self._config = CameraConfig()
         self._sequence = 0
         self._counters = {"frames": 0, "timeouts": 0}
+        self._identity = UNCHECKED
 
     def configure(self, config: CameraConfig) -> None:
         self._config = config
@@ -32,6 +34,7 @@ class PiCamera:
             raise CameraError("picamera2 is not installed (apt install python3-picamera2)") from exc
         try:
             self._picam = Picamera2()
+            self._identity = csi_identity(self._picam.camera_properties)
             frame_us = int(1_000_000 / self._config.fps)
             # picamera2's "RGB888" is stored B, G, R in memory: converted below.
             cfg = self._picam.create_video_configuration(
@@ -75,3 +78,6 @@ class PiCamera:
 
     def status(self) -> dict[str, Any]:
         return {"type": "picamera2", **self._counters}
+
+    def identity(self) -> CameraIdentity:
+        return self._identity

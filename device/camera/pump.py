@@ -9,6 +9,7 @@ from typing import Any
 
 from device.backoff import Backoff
 from device.camera.base import Camera, Frame
+from device.camera.identity import CameraCheck, CameraIdentity, CameraPin, check_camera
 from device.errors import CameraError
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,9 @@ class CameraPump:
 
     A capture that times out or fails marks the camera lost: the pump reports it, stops the
     camera, and restarts it after a doubling delay with jitter (capped), forever until stop().
+    After every (re)start the camera's identity is checked against the pin and against the
+    first camera seen; the result goes to on_check, and a refused camera's frames are dropped
+    (counted) instead of posted.
     """
 
     def __init__(
@@ -28,6 +32,8 @@ class CameraPump:
         on_failure: Callable[[str], object],
         capture_timeout_s: float,
         max_backoff_s: float = 10.0,
+        pin: CameraPin | None = None,
+        on_check: Callable[[CameraCheck], object] = lambda check: None,
     ) -> None:
         self._camera = camera
         self._on_frame = on_frame
@@ -39,9 +45,15 @@ class CameraPump:
         self._first_frame = threading.Event()
         self.restarts = 0
         self.frames = 0
+        self.frames_refused = 0
+        self._pin = pin or CameraPin()
+        self._on_check = on_check
+        self._first: CameraIdentity | None = None
+        self.check: CameraCheck | None = None
 
     def start(self) -> None:
         self._camera.start()
+        self._verify()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="camera", daemon=True)
         self._thread.start()
@@ -58,7 +70,25 @@ class CameraPump:
         return self._first_frame.wait(timeout_s)
 
     def status(self) -> dict[str, Any]:
-        return {"frames": self.frames, "restarts": self.restarts, **self._camera.status()}
+        check = self.check
+        return {
+            "frames": self.frames,
+            "restarts": self.restarts,
+            "frames_refused": self.frames_refused,
+            **self._camera.status(),
+            "identity": check.identity.record() if check else None,
+            "refusal": check.refusal if check else None,
+        }
+
+    def _verify(self) -> None:
+        identity = self._camera.identity()
+        check = check_camera(identity, self._pin, self._first)
+        if self._first is None and not check.refusal:
+            self._first = identity
+        if check.refusal:
+            log.error("camera refused (%s): %s", check.refusal, identity)
+        self.check = check
+        self._on_check(check)
 
     def _run(self) -> None:
         backoff = Backoff(0.5, self._max_backoff_s)
@@ -67,7 +97,10 @@ class CameraPump:
                 with self._camera.capture(self._timeout_s) as frame:
                     self.frames += 1
                     self._first_frame.set()
-                    self._on_frame(frame)
+                    if self.check is not None and self.check.refusal:
+                        self.frames_refused += 1
+                    else:
+                        self._on_frame(frame)
                 backoff.reset()
             except CameraError as exc:
                 delay = backoff.next()
@@ -82,5 +115,6 @@ class CameraPump:
         try:
             self._camera.start()
             self.restarts += 1
+            self._verify()
         except CameraError as exc:
             log.warning("camera restart failed: %s", exc)

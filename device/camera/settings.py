@@ -19,3 +19,12 @@ class CameraSettings(Section):
     replay_loop: bool = True
     capture_timeout_s: float = Field(2.0, gt=0, le=60)
     frame_queue_size: int = Field(4, ge=1, le=64)
+    # The pinned camera (empty: not checked). USB vendor:product and serial as sysfs shows
+    # them (/sys/class/video4linux/videoN/device/../idVendor, idProduct, serial); for a CSI
+    # camera the sensor model picamera2 reports in camera_properties["Model"] (e.g. imx708).
+    # A loopback/virtual V4L2 driver is always refused, and so is any camera other than the one
+    # seen when the kiosk started.
+    pin_usb_id: str = Field("", pattern=r"^([0-9a-fA-F]{4}:[0-9a-fA-F]{4})?$")
+    pin_serial: str = Field("", max_length=128)
+    pin_sensor: str = Field("", max_length=64)
+    sysfs_root: str = "/sys"

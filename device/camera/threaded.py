@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from device.camera.base import CameraConfig, Frame
+from device.camera.identity import CameraIdentity, simulator_identity
 from device.errors import CameraError
 from device.queues import put_newest
 
@@ -61,6 +62,10 @@ class ThreadedCamera:
 
     def status(self) -> dict[str, Any]:
         return {"type": self.name, "running": self._thread is not None, **self._counters}
+
+    def identity(self) -> CameraIdentity:
+        """A simulator says so: it never passes for a pinned USB or CSI camera."""
+        return simulator_identity(self.name)
 
     def _put(self, item: Frame | Exception) -> None:
         """Newest wins: when the consumer is behind, the oldest frame is dropped and counted."""

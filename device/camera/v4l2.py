@@ -7,12 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
 from device.camera.base import CameraConfig, Frame
+from device.camera.identity import UNCHECKED, CameraIdentity, v4l2_full_identity
 from device.errors import CameraError
 
 log = logging.getLogger(__name__)
@@ -21,8 +23,10 @@ log = logging.getLogger(__name__)
 class V4l2Camera:
     """Reads frames on a thread and keeps only the newest; capture() waits for a fresh one."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str, sysfs_root: Path = Path("/sys")) -> None:
         self._device = device
+        self._sysfs_root = sysfs_root
+        self._identity = UNCHECKED
         self._config = CameraConfig()
         self._capture: Any = None
         self._latest: Frame | None = None
@@ -36,6 +40,7 @@ class V4l2Camera:
         self._config = config
 
     def start(self) -> None:
+        self._identity = v4l2_full_identity(self._device, self._sysfs_root)
         capture = cv2.VideoCapture(self._device, cv2.CAP_V4L2)
         if not capture.isOpened():
             raise CameraError(f"cannot open camera {self._device}")
@@ -79,6 +84,9 @@ class V4l2Camera:
 
     def status(self) -> dict[str, Any]:
         return {"type": "v4l2", "device": self._device, **self._counters}
+
+    def identity(self) -> CameraIdentity:
+        return self._identity
 
     def _read_loop(self) -> None:
         sequence = 0

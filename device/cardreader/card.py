@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from device.cardreader.idnumber import (
     CardRejected,
+    IdDigitError,
     Reason,
     check_validity,
+    normalise_id_number,
     parse_date,
     validate_id_number,
 )
@@ -120,13 +122,17 @@ def decode_card(text: bytes, photo: bytes, fingerprint: bytes | None = None) -> 
     if len(photo) not in (0, PHOTO_LEN):
         raise ProtocolError(f"photo is {len(photo)} bytes, not {PHOTO_LEN}")
     f = decode_text(text)
+    try:
+        id_number = normalise_id_number(f["id_number"])
+    except IdDigitError as exc:
+        raise ProtocolError(f"text field id_number: {exc}") from None
     return IdCard(
         name=f["name"],
         sex_code=f["sex_code"],
         nation_code=f["nation_code"],
         birth_date=f["birth_date"],
         address=f["address"],
-        id_number=f["id_number"],
+        id_number=id_number,
         authority=f["authority"],
         valid_from=f["valid_from"],
         valid_until=f["valid_until"],

@@ -12,6 +12,16 @@ from device.errors import CardReaderError
 from device.redact import mask_id
 
 LONG_TERM = "长期"
+ID_LENGTH = 18
+# Full-width digits and X (as some readers and input methods produce them) map to ASCII.
+_TO_ASCII = {0xFF10 + i: ord("0") + i for i in range(10)} | {
+    0xFF38: ord("X"), 0xFF58: ord("X"), ord("x"): ord("X")}
+_DIGITS = frozenset("0123456789")
+
+
+class IdDigitError(ValueError):
+    """An ID number holds a character that is neither an ASCII nor a full-width digit (or X
+    last); the message gives its position only, never the number."""
 
 
 class Reason(StrEnum):
@@ -36,20 +46,34 @@ class CardRejected(CardReaderError):
         self.detail = detail
 
 
+def normalise_id_number(text: str) -> str:
+    """The number in ASCII (full-width digits and X mapped, x upper-cased): 17 digits and a
+    digit or X. IdDigitError for anything else: superscripts, other scripts' digits, spaces."""
+    number = text.translate(_TO_ASCII)
+    if len(number) != ID_LENGTH:
+        raise IdDigitError(f"an ID number has {ID_LENGTH} characters, not {len(number)}")
+    for index, char in enumerate(number):
+        allowed = _DIGITS | {"X"} if index == ID_LENGTH - 1 else _DIGITS
+        if char not in allowed:
+            raise IdDigitError(f"character {index + 1} of the ID number is not a digit")
+    return number
+
+
 def check_digit(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    if len(first17) != 17 or not set(first17) <= _DIGITS:
         raise ValueError("need exactly 17 digits")
     return str(ric.calc_check_digit(first17 + "0"))
 
 
 def validate_id_number(number: str, today: dt.date) -> str:
     """Return the normalised number or raise CardRejected (format, check digit, birth, region)."""
-    masked = mask_id(number)
     try:
-        compact = str(ric.compact(number))
-        if len(compact) != 18 or not compact[:17].isdigit():
-            raise CardRejected(Reason.ID_FORMAT, f"{masked} is not 17 digits and a check")
+        compact = normalise_id_number(number)
+    except IdDigitError as exc:
+        raise CardRejected(Reason.ID_FORMAT, str(exc)) from None
+    masked = mask_id(compact)
+    try:
         if compact[-1] != ric.calc_check_digit(compact):
             raise CardRejected(Reason.ID_CHECK_DIGIT, f"{masked} has a wrong check digit")
         birth = ric.get_birth_date(compact)
@@ -59,7 +83,7 @@ def validate_id_number(number: str, today: dt.date) -> str:
         raise CardRejected(Reason.ID_BIRTH_DATE, f"{masked} has an impossible birth date")
     try:
         ric.get_birth_place(compact)
-    except stdnum_errors.ValidationError as exc:
+    except (stdnum_errors.ValidationError, KeyError) as exc:
         raise CardRejected(Reason.ID_REGION, f"{masked} has an unknown region code") from exc
     return compact
 

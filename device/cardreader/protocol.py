@@ -13,9 +13,9 @@ payload is ``SW1 SW2 SW3 DATA...`` where SW3 is the SAM's own status code.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import reduce
 
 from device.errors import CardReaderError
 
@@ -127,8 +127,14 @@ class CardData:
 
 
 def checksum(data: bytes) -> int:
-    """XOR of every byte."""
-    return reduce(lambda acc, byte: acc ^ byte, data, 0)
+    """XOR of every byte, by folding the bytes as one integer in halves (C speed, no loop per
+    byte)."""
+    width = 1 << max(len(data) - 1, 0).bit_length()  # bytes: a power of two >= len(data)
+    value = int.from_bytes(data, "little")
+    while width > 1:
+        width //= 2
+        value = (value >> (8 * width)) ^ (value & ((1 << (8 * width)) - 1))
+    return value
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -216,10 +222,18 @@ class FrameParser:
 
     While a frame that claims a long length is incomplete, a later preamble that starts a
     complete valid frame wins: a fake header in line noise cannot swallow a real frame.
+
+    The work per byte is bounded, whatever the input: every later preamble is found once (its
+    header read once, its end known), and its checksum computed once, when its last byte has
+    arrived; positions are absolute stream offsets so dropping bytes invalidates nothing.
     """
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._origin = 0  # stream offset of _buf[0]
+        self._scan = 1  # stream offset from which later preambles are not yet registered
+        self._later: list[tuple[int, int]] = []  # heap of (end, start) of later candidates
+        self._quiet_until = 0  # stream offset before which no frame can complete
         self.frames = 0
         self.checksum_errors = 0
         self.length_errors = 0
@@ -228,7 +242,9 @@ class FrameParser:
 
     def reset(self) -> None:
         """Forget buffered bytes (after a port flush); counters are kept."""
-        self._buf.clear()
+        self._consume(len(self._buf))
+        self._later.clear()
+        self._quiet_until = 0
 
     @property
     def pending(self) -> int:
@@ -239,18 +255,31 @@ class FrameParser:
         if not isinstance(chunk, bytes | bytearray | memoryview):
             raise ProtocolError(f"parser fed {type(chunk).__name__}, not bytes")
         self._buf += chunk
+        if self._origin + len(self._buf) < self._quiet_until:
+            return []
         payloads: list[bytes] = []
         while self._buf:
             result = check_frame(self._buf)
             if result > 0:
                 payloads.append(frame_payload(bytes(self._buf[:result])))
-                del self._buf[:result]
+                self._consume(result)
                 self.frames += 1
             elif result < 0:
                 self._reject()
             elif not self._skip_to_later_frame():
+                self._quiet_until = self._next_event()
                 break
         return payloads
+
+    def _next_event(self) -> int:
+        """The first stream offset at which the head or a later candidate can complete."""
+        head = HEADER_LEN
+        if len(self._buf) >= HEADER_LEN:
+            head += int.from_bytes(self._buf[5:7], "big")
+        events = [self._origin + head, self._scan + HEADER_LEN + MIN_BODY_LEN]
+        if self._later:
+            events.append(self._later[0][0])
+        return min(events)
 
     def _reject(self) -> None:
         if self._buf.startswith(PREAMBLE) and len(self._buf) >= HEADER_LEN:
@@ -271,19 +300,50 @@ class FrameParser:
                 return len(self._buf) - keep
         return len(self._buf)
 
-    def _skip_to_later_frame(self) -> bool:
-        """While waiting for more bytes: is a complete valid frame buffered further on?"""
-        index = self._buf.find(PREAMBLE, 1)
+    def _register_later(self) -> None:
+        """Push every later preamble whose header has arrived since the last call."""
+        index = self._buf.find(PREAMBLE, max(self._scan - self._origin, 1))
         while index >= 0:
-            if check_frame(self._buf[index:]) > 0:
-                self._drop(index)
-                return True
+            if len(self._buf) < index + HEADER_LEN:
+                self._scan = self._origin + index  # header incomplete: look again later
+                return
+            body_len = int.from_bytes(self._buf[index + 5 : index + 7], "big")
+            if MIN_BODY_LEN <= body_len <= MAX_BODY_LEN:
+                start = self._origin + index
+                heapq.heappush(self._later, (start + HEADER_LEN + body_len, start))
             index = self._buf.find(PREAMBLE, index + 1)
-        return False
+        self._scan = self._origin + self._next_preamble(max(len(self._buf) - len(PREAMBLE), 1))
+
+    def _skip_to_later_frame(self) -> bool:
+        """While waiting for more bytes: is a complete valid frame buffered further on?
+        Each candidate is checked once, when complete; the earliest valid one wins."""
+        self._register_later()
+        limit = self._origin + len(self._buf)
+        valid: list[tuple[int, int]] = []
+        while self._later and self._later[0][0] <= limit:
+            end, start = heapq.heappop(self._later)
+            if start > self._origin and check_frame(self._window(start, end)) > 0:
+                valid.append((end, start))
+        if not valid:
+            return False
+        chosen = min(valid, key=lambda item: item[1])
+        for item in valid:
+            if item is not chosen:
+                heapq.heappush(self._later, item)
+        self._drop(chosen[1] - self._origin)
+        return True
+
+    def _window(self, start: int, end: int) -> bytes:
+        return bytes(self._buf[start - self._origin : end - self._origin])
 
     def _drop(self, count: int) -> None:
         if count <= 0:
             return
-        del self._buf[:count]
+        self._consume(count)
         self.resyncs += 1
         self.discarded_bytes += count
+
+    def _consume(self, count: int) -> None:
+        del self._buf[:count]
+        self._origin += count
+        self._scan = max(self._scan, self._origin + 1)

@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--ca-key", type=Path, help="CA private key (with --ca-cert)")
     parser.add_argument("--registry", type=Path,
                         help="bureau device registry JSON to add this device's public key to")
+    parser.add_argument("--tenant", default="default",
+                        help="the device's tenant, recorded in the registry (the bureau takes "
+                             "the tenant from there, not from the topic)")
     parser.set_defaults(handler=_provision)
 
 
@@ -31,7 +34,7 @@ def _provision(args: argparse.Namespace) -> int:
     ensure_enc_key(args.state_dir)  # X25519: templates from the bureau are sealed to it
     if args.registry is not None:
         jwk = json.loads(made.public_jwk.read_text(encoding="utf-8"))
-        identity.register_device(args.registry, args.device_id, jwk)
+        identity.register_device(args.registry, args.device_id, jwk, args.tenant)
     print(f"signing key: {made.signing_key} (public: {made.public_jwk})")
     print(f"TLS key:     {made.tls_key}")
     print(f"enc key:     {args.state_dir / 'device.enc.key'} "

@@ -8,10 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from device.camera import open_camera
+from device.camera import camera_pin, open_camera
+from device.camera.identity import check_camera
 from device.cardreader.backends import make_backend
 from device.cardreader.link import SamLink
 from device.config import Config, load
+from device.errors import CameraError
 from device.fleet.modelslots import ModelSlots
 from device.liveness.antispoof import selftest_report
 from device.selftest import Check, check_clock, check_disk, check_models, guarded, report
@@ -35,7 +37,7 @@ def _selftest(args: argparse.Namespace) -> int:
     if not args.skip_hardware:
         checks += [guarded("camera", lambda: _camera(config)),
                    guarded("cardreader", lambda: _reader(config))]
-    spoof = selftest_report(active)
+    spoof = selftest_report(active, config.liveness.antispoof_model)
     checks.append(Check("antispoof", spoof.get("antispoof") != "error", str(spoof["detail"])))
     result = report(checks)
     if args.json:
@@ -50,9 +52,14 @@ def _camera(config: Config) -> str:
     camera = open_camera(config.camera)
     camera.start()
     try:
+        check = check_camera(camera.identity(), camera_pin(config.camera), None)
+        if check.refusal:
+            raise CameraError(f"{check.refusal}: {check.identity}")
         with camera.capture(config.camera.capture_timeout_s) as frame:
             width, height = frame.size
-            return f"{config.camera.type}: one {width}x{height} frame"
+            who = check.identity
+            size = f"{width}x{height}"
+            return f"{config.camera.type} {who.kind} {who.model} {who.usb_id}: one {size} frame"
     finally:
         camera.close()
 

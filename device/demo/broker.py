@@ -13,7 +13,8 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -36,6 +37,57 @@ FLEET_ACL = (
 )
 
 
+def tenant_acl(devices: Mapping[str, str]) -> tuple[str, ...]:
+    """ACL lines giving each device (certificate CN) only its own topics under its own tenant
+    ({device id: tenant}, from the bureau's registry), plus the bureau's lines. Use instead of
+    DEFAULT_ACL's pattern, which lets a device publish under any tenant's prefix."""
+    lines: list[str] = []
+    for device_id, tenant in sorted(devices.items()):
+        if not all(part and "/" not in part and "+" not in part and "#" not in part
+                   and not part.isspace() and " " not in part for part in (device_id, tenant)):
+            raise ValueError(f"device {device_id!r} / tenant {tenant!r} cannot name a topic level")
+        lines += [f"user {device_id}", f"topic readwrite {PREFIX}/{tenant}/{device_id}/#", ""]
+    return (*lines, *DEFAULT_ACL[2:])
+
+
+BRIDGE_OUT = ("result", "status", "telemetry", "reply/#")
+BRIDGE_IN = ("cmd/#",)
+
+
+def bridge_acl(name: str, prefix: str = PREFIX) -> tuple[str, ...]:
+    """The central broker's ACL for a district bridge (its certificate CN is `name`)."""
+    return (f"user {name}",
+            *(f"topic write {prefix}/+/+/{kind}" for kind in BRIDGE_OUT),
+            *(f"topic read {prefix}/+/+/{kind}" for kind in BRIDGE_IN))
+
+
+@dataclass(frozen=True, slots=True)
+class Bridge:
+    """A district broker's bridge to the central one: mosquitto's own, TLS with a client
+    certificate, a persistent session (cleansession false) and QoS 1 both ways, so results
+    queue in the district broker while the link is down."""
+
+    name: str
+    host: str
+    port: int
+    ca_cert: Path
+    cert: Path
+    key: Path
+    prefix: str = PREFIX
+
+    def lines(self) -> list[str]:
+        return [
+            f"connection {self.name}", f"address {self.host}:{self.port}",
+            f"bridge_cafile {self.ca_cert}", f"bridge_certfile {self.cert}",
+            f"bridge_keyfile {self.key}", "bridge_insecure false",
+            "bridge_protocol_version mqttv311", "try_private true", "cleansession false",
+            f"remote_clientid {self.name}", f"local_clientid {self.name}-local",
+            "keepalive_interval 5", "restart_timeout 1 5", "notifications false",
+            *(f"topic {self.prefix}/+/+/{kind} out 1" for kind in BRIDGE_OUT),
+            *(f"topic {self.prefix}/+/+/{kind} in 1" for kind in BRIDGE_IN),
+        ]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,12 +108,16 @@ class Mosquitto:
         port: int | None = None,
         extra_acl: Sequence[str] = (),
         acl: Sequence[str] = DEFAULT_ACL,
+        crlfile: Path | None = None,
+        bridge: Bridge | None = None,
     ) -> None:
         self.ca_cert, self.server_cert, self.server_key = ca_cert, server_cert, server_key
+        self.crlfile = crlfile
         self.workdir = workdir
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.acl_lines = [*acl, "", *extra_acl]
+        self.bridge = bridge
         self.log_path = workdir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -99,6 +155,12 @@ class Mosquitto:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("mosquitto is not running")
+        return self._process.pid
 
     @property
     def running(self) -> bool:
@@ -142,6 +204,9 @@ class Mosquitto:
             f"keyfile {self.server_key}",
             "require_certificate true",
             "use_identity_as_username true",
+            # a revoked device certificate is refused at the TLS handshake (PEM CRL of the CA)
+            *([f"crlfile {self.crlfile}"] if self.crlfile is not None else []),
+            *(self.bridge.lines() if self.bridge else []),
         ]
         conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return conf

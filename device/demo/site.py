@@ -78,7 +78,7 @@ class Site:
         state = self.root / "kiosks" / device_id
         made = identity.provision(state, device_id, self.authority)
         jwk = json.loads(made.public_jwk.read_text(encoding="utf-8"))
-        identity.register_device(self.registry, device_id, jwk)
+        identity.register_device(self.registry, device_id, jwk, tenant)
         public = self.operator().as_dict(private=False)
         operators = {"operators": [operator_entry(self.operator_kid, public, ["admin"])]}
         write_atomically(state / "operators.json", json.dumps(operators, indent=2))

@@ -3,13 +3,18 @@ key, fresh, addressed to this device, of a known command with valid parameters. 
 a reason code.
 
 The JOSE `alg` is "Ed25519" (RFC 9864's fully specified name, as the result envelope uses);
-"EdDSA" (RFC 8037's polymorphic name, deprecated by RFC 9864) is accepted from older signers.
+Accepted algorithms: device.publish.envelope.SIGNATURE_ALGORITHMS, the one list results use too
+("Ed25519"; the polymorphic "EdDSA", deprecated by RFC 9864, is refused).
+
+Header and claims are parsed as strict JSON (device.strictjson: no duplicate keys, no NaN or
+Infinity, integers within 2**53), and iat, exp and nbf must be finite numbers in 0..2**53, so
+no comparison below can be silently false.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import json
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -19,11 +24,14 @@ from joserfc import jws
 from joserfc.errors import JoseError
 
 from device.errors import CommandRejected
-from device.fleet.commands import Params, parse_params
+from device.fleet.commands import ModelUpdate, Params, parse_params
 from device.fleet.keyring import Keyring
+from device.publish.envelope import SIGNATURE_ALGORITHMS
+from device.strictjson import bounded_number
+from device.strictjson import loads as strict_loads
 
 MAX_LIFETIME_S = 24 * 3600.0
-ALGORITHMS = ("Ed25519", "EdDSA")
+ALGORITHMS = SIGNATURE_ALGORITHMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +88,19 @@ def verify(
 
 def _header(token: bytes) -> dict[str, Any]:
     try:
-        compact = jws.extract_compact(token)
+        jws.extract_compact(token)
+        header = strict_loads(_b64url(token.split(b".", 1)[0]))
     except (JoseError, ValueError, UnicodeDecodeError) as exc:
         raise CommandRejected("malformed", "not a compact JWS") from exc
-    header = compact.headers()
+    if not isinstance(header, dict):
+        raise CommandRejected("malformed", "JWS header is not a JSON object")
     if header.get("alg") not in ALGORITHMS:
         raise CommandRejected("bad_algorithm", f"alg {header.get('alg')!r}")
     return header
+
+
+def _b64url(segment: bytes) -> bytes:
+    return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
 
 
 def _verified_claims(token: bytes, key: Any) -> dict[str, Any]:
@@ -97,37 +111,36 @@ def _verified_claims(token: bytes, key: Any) -> dict[str, Any]:
     except (JoseError, ValueError) as exc:
         raise CommandRejected("bad_signature", type(exc).__name__) from exc
     try:
-        claims = json.loads(payload)
+        claims = strict_loads(payload)
     except ValueError as exc:
-        raise CommandRejected("malformed", "payload is not JSON") from exc
+        raise CommandRejected("malformed", f"payload is not strict JSON: {exc}") from exc
     if not isinstance(claims, dict):
         raise CommandRejected("malformed", "payload is not a JSON object")
     return claims
 
 
 def _check_time(claims: dict[str, Any], now_s: float, skew_s: float) -> None:
-    iat, exp = claims.get("iat"), claims.get("exp")
-    if not isinstance(iat, int | float) or not isinstance(exp, int | float):
-        raise CommandRejected("malformed", "iat and exp are required numbers")
+    times: list[Any] = [claims.get("iat"), claims.get("exp"), claims.get("nbf", claims.get("iat"))]
+    if not all(bounded_number(t) for t in times):
+        raise CommandRejected("malformed", "iat, exp and nbf must be numbers in 0..2**53")
+    iat, exp, nbf = (float(t) for t in times)
     if exp < now_s - skew_s:
         raise CommandRejected("expired", f"expired {now_s - exp:.0f} s ago")
-    nbf = claims.get("nbf", iat)
-    if not isinstance(nbf, int | float) or nbf > now_s + skew_s or iat > now_s + skew_s:
+    if nbf > now_s + skew_s or iat > now_s + skew_s:
         raise CommandRejected("not_yet_valid", "issued in the future beyond the clock skew")
-    if exp - iat > MAX_LIFETIME_S:
-        raise CommandRejected("malformed", "lifetime longer than 24 h")
+    if not 0 <= exp - iat <= MAX_LIFETIME_S:
+        raise CommandRejected("malformed", "lifetime negative or longer than 24 h")
 
 
-def verify_artifact(
-    signature: str, keyring: Keyring, name: str, sha256: str, size: int, now_s: float
-) -> str:
-    """A model artifact must carry a JWS by an admin key over exactly its name, sha256 and size;
-    return the signing key id."""
+def verify_artifact(signature: str, keyring: Keyring, artifact: ModelUpdate, now_s: float) -> str:
+    """A model artifact must carry a JWS by an admin key over exactly its name, sha256, size,
+    variant and threshold; return the signing key id."""
     header = _header(signature.encode())
     operator = keyring.get(str(header.get("kid", "")), dt.datetime.fromtimestamp(now_s, dt.UTC))
     if not operator.allowed("model.update"):
         raise CommandRejected("forbidden", f"{operator.kid} may not sign models")
     claims = _verified_claims(signature.encode(), operator.key)
-    if (claims.get("name"), claims.get("sha256"), claims.get("size")) != (name, sha256, size):
+    fields = ("name", "sha256", "size", "variant", "threshold")
+    if any(claims.get(f, ...) != getattr(artifact, f) for f in fields):
         raise CommandRejected("artifact_invalid", "signature does not cover this artifact")
     return operator.kid

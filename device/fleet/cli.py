@@ -5,7 +5,8 @@
     faceterm-fleet send ... --group district-7 --devices kiosk-1,kiosk-2 thresholds.set \\
         --params '{"match_threshold": 0.36}'
     faceterm-fleet status ...            # a table from retained status and telemetry
-    faceterm-fleet sign-model --key ... --kid ... --name sface_fp16 --file new.tflite
+    faceterm-fleet sign-model --key ... --kid ... --name sface_fp16 --variant sface_fp16 \
+        --threshold 0.3405 --file new.tflite
 Connection options (all sub-commands that talk to the broker): --broker HOST:PORT --ca --cert
 --key-file --devices-registry (device id -> public JWK, to verify the devices' signed replies).
 """
@@ -60,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("sign-model", help="the bureau signature for a model artifact")
     _signer(model)
     model.add_argument("--name", required=True)
+    model.add_argument("--variant", required=True, help="the manifest entry's variant")
+    model.add_argument("--threshold", type=float, default=None,
+                       help="the decision threshold calibrated for this file")
     model.add_argument("--file", type=Path, required=True)
     model.set_defaults(handler=_sign_model)
     return parser
@@ -154,8 +158,10 @@ def _status(args: argparse.Namespace) -> int:
 def _sign_model(args: argparse.Namespace) -> int:
     sha = file_sha256(args.file)
     size = args.file.stat().st_size
-    signature = sign_artifact(_load_key(args.key), args.kid, args.name, sha, size)
-    print(json.dumps({"name": args.name, "sha256": sha, "size": size, "signature": signature}))
+    signature = sign_artifact(_load_key(args.key), args.kid, args.name, sha, size, args.variant,
+                              args.threshold)
+    print(json.dumps({"name": args.name, "sha256": sha, "size": size, "variant": args.variant,
+                      "threshold": args.threshold, "signature": signature}))
     return 0
 
 

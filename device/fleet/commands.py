@@ -39,8 +39,11 @@ class ModelUpdate(Params):
     name: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(gt=0, le=256 * 1024 * 1024)
+    variant: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    threshold: float | None = Field(None, gt=-1.0, lt=1.0)
     url: str = Field(pattern=r"^(https?|file)://")
-    signature: str = Field(min_length=20, description="bureau JWS over name, sha256 and size")
+    signature: str = Field(
+        min_length=20, description="bureau JWS over name, sha256, size, variant and threshold")
 
 
 class ServiceRestart(Params):

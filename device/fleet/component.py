@@ -20,7 +20,7 @@ from device.fleet.configstore import ConfigStore, Probation
 from device.fleet.handlers import Services, build
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import Keyring
-from device.fleet.replay import JobStore
+from device.fleet.replay import EPOCH_NAME, JobStore
 from device.publish import identity
 from device.publish.publisher import Publisher
 
@@ -43,7 +43,8 @@ class FleetComponent:
         self._publisher = publisher
         self._services = services
         self._request_restart = request_restart
-        self._store = JobStore(config.state_path("fleet-jobs.sqlite3"))
+        epoch = config.state_path(config.identity.device_key).parent / EPOCH_NAME
+        self._store = JobStore(config.state_path("fleet-jobs.sqlite3"), epoch)
         self.channel: FleetChannel | None = None
         self._probation: Probation | None = None
         self._stop = threading.Event()
@@ -51,7 +52,7 @@ class FleetComponent:
     def start(self) -> None:
         config, publisher = self._config, self._publisher
         self._store.open()
-        forgotten = self._store.purge(time.time(), keep_s=config.fleet.clock_skew_s)
+        forgotten = self._store.purge(time.time())
         if forgotten:
             log.info("forgot %d fleet jobs whose commands expired", forgotten)
         services = self._services()
@@ -80,11 +81,17 @@ class FleetComponent:
         return self.channel.status() if self.channel else {}
 
     def _watch_probation(self) -> None:
-        """A restart-requiring config.set must reach the broker within the probation time."""
+        """A restart-requiring config.set must reach the broker within the probation time; one
+        of the fleet channel must also see a signed command verified."""
         assert self._probation is not None
         deadline = time.monotonic() + self._config.fleet.config_probation_s
+        needs_command = self._probation.needs_command
+        if needs_command:
+            log.warning("the fleet channel changed: the new configuration passes only once a "
+                        "signed command is verified within %.0f s",
+                        self._config.fleet.config_probation_s)
         while not self._stop.wait(0.5):
-            if self._publisher.status()["connected"]:
+            if self._proved(needs_command):
                 self._probation.passed()
                 log.info("new configuration passed its health check")
                 return
@@ -93,6 +100,12 @@ class FleetComponent:
                 self._probation.failed()
                 self._request_restart()
                 return
+
+
+    def _proved(self, needs_command: bool) -> bool:
+        if not self._publisher.status()["connected"]:
+            return False
+        return not needs_command or self.status().get("accepted", 0) > 0
 
 
 def load_keyring(config: Config) -> Keyring:

@@ -11,6 +11,8 @@ from typing import Any
 from device.config import Config, parse
 from device.errors import ConfigError
 
+NEEDS_COMMAND = "config.set of the fleet channel awaiting a verified command"
+
 
 def merge(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """current with changes applied key by key, nested tables merged (validated later)."""
@@ -109,8 +111,18 @@ class Probation:
     def pending(self) -> bool:
         return self.marker.exists()
 
-    def begin(self) -> None:
-        write_atomically(self.marker, "config.set awaiting its health check\n")
+    @property
+    def needs_command(self) -> bool:
+        """Whether the change touched the fleet channel: it passes only once a signed command
+        has been verified with it, not merely on reaching the broker."""
+        try:
+            return self.marker.read_text(encoding="utf-8").startswith(NEEDS_COMMAND)
+        except OSError:
+            return False
+
+    def begin(self, needs_command: bool = False) -> None:
+        text = NEEDS_COMMAND if needs_command else "config.set awaiting its health check"
+        write_atomically(self.marker, text + "\n")
 
     def passed(self) -> None:
         self.marker.unlink(missing_ok=True)

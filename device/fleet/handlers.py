@@ -6,6 +6,7 @@ Handlers run on the fleet worker thread; anything that touches session state goe
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
 from collections.abc import Callable
@@ -15,13 +16,15 @@ from typing import Any, cast
 
 from joserfc.jwk import OKPKey
 
+from device.cardreader.idnumber import CardRejected, validate_id_number
 from device.config import Config, redacted
 from device.errors import CommandRejected, ConfigError, FacetermError
 from device.fleet import commands as c
 from device.fleet.auth import Command, verify_artifact
 from device.fleet.configstore import ConfigStore
+from device.fleet.guard import check_channel, touches_channel
 from device.fleet.keyring import Keyring
-from device.fleet.modelslots import ModelSlots, fetch, install
+from device.fleet.modelslots import Binding, ModelSlots, fetch, install
 from device.fleet.sealed import decode_vector, open_sealed
 from device.vision.types import Vector
 
@@ -55,7 +58,7 @@ def build(services: Services) -> dict[str, Callable[[Command], dict[str, Any]]]:
     return {
         "status.get": lambda cmd: s.status(),
         "config.get": lambda cmd: redacted(s.config()),
-        "config.set": lambda cmd: config_set(s, cast(c.ConfigSet, cmd.params)),
+        "config.set": lambda cmd: config_set(s, cast(c.ConfigSet, cmd.params), cmd.operator),
         "thresholds.set": lambda cmd: thresholds_set(s, cast(c.ThresholdsSet, cmd.params)),
         "templates.put": lambda cmd: templates_put(s, cast(c.TemplatesPut, cmd.params)),
         "templates.revoke": lambda cmd: templates_revoke(s, cast(c.TemplatesRevoke, cmd.params)),
@@ -67,13 +70,16 @@ def build(services: Services) -> dict[str, Callable[[Command], dict[str, Any]]]:
     }
 
 
-def config_set(s: Services, params: c.ConfigSet) -> dict[str, Any]:
-    """Validate, write atomically, apply; roll back file and components if the check fails."""
+def config_set(s: Services, params: c.ConfigSet, operator: str = "") -> dict[str, Any]:
+    """Validate, write atomically, apply; roll back file and components if the check fails.
+    A change to the fleet channel itself must leave the sender able to command the device."""
     try:
         new, text = s.store.propose(params.changes)
     except ConfigError as exc:
         raise CommandRejected("invalid_config", str(exc)) from exc
     old = s.config()
+    if touches_channel(old, new):
+        check_channel(new, operator, s.clock())
     s.store.commit(text)
     try:
         applied = s.apply_config(new)
@@ -99,7 +105,7 @@ def templates_put(s: Services, params: c.TemplatesPut) -> dict[str, Any]:
     if not isinstance(id_number, str) or not isinstance(model, str):
         raise CommandRejected("bad_payload", "id_number and model are required")
     vector = decode_vector(str(data.get("embedding", "")))
-    subject = s.templates_put(id_number, vector, model)
+    subject = s.templates_put(_valid_id(id_number, s.clock()), vector, model)
     return {"subject": subject[:12]}
 
 
@@ -108,18 +114,28 @@ def templates_revoke(s: Services, params: c.TemplatesRevoke) -> dict[str, Any]:
     id_number = data.get("id_number")
     if not isinstance(id_number, str):
         raise CommandRejected("bad_payload", "id_number is required")
-    return {"revoked": s.templates_revoke(id_number)}
+    return {"revoked": s.templates_revoke(_valid_id(id_number, s.clock()))}
+
+
+def _valid_id(id_number: str, now_s: float) -> str:
+    """The normalised GB 11643 number; CommandRejected('bad_id_number') names the rule only."""
+    try:
+        return validate_id_number(id_number, dt.datetime.fromtimestamp(now_s, dt.UTC).date())
+    except CardRejected as exc:
+        raise CommandRejected("bad_id_number", exc.reason.value) from None
 
 
 def model_update(s: Services, params: c.ModelUpdate) -> dict[str, Any]:
-    signer = verify_artifact(params.signature, s.keyring, params.name, params.sha256,
-                             params.size, s.clock())
+    signer = verify_artifact(params.signature, s.keyring, params, s.clock())
+    config = s.config()
+    artifacts = config.fleet.artifacts_dir
     s.slots.root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=s.slots.root) as tmp:
         artifact = Path(tmp) / "artifact.tflite"
-        fetch(params.url, artifact, params.size, params.sha256)
-        result = install(s.slots, params.name, artifact, params.sha256,
-                         s.models_selftest, s.models_activate)
+        fetch(params.url, artifact, params.size, params.sha256,
+              config.state_path(artifacts) if artifacts else None)
+        binding = Binding(params.name, params.sha256, params.variant, params.threshold)
+        result = install(s.slots, binding, artifact, s.models_selftest, s.models_activate)
     return {**result, "signed_by": signer}
 
 

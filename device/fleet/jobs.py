@@ -61,7 +61,11 @@ class JobRunner:
                              self._policy.skew_s, self._policy.max_bytes)
         except CommandRejected as exc:
             return self._rejected(None, None, exc)
-        previous = self._store.claim(command.jti, command.name, command.expires_at, now)
+        try:
+            previous = self._store.claim(command.jti, command.name, command.issued_at,
+                                         command.expires_at, now)
+        except CommandRejected as exc:
+            return self._rejected(command.jti, command.name, exc)
         if previous is not None:
             reply = self._rejected(command.jti, command.name,
                                    CommandRejected("replayed", "jti already seen"))

@@ -18,6 +18,7 @@ from joserfc.jwk import OKPKey
 
 from device.errors import CommandRejected
 from device.secretfile import write_secret
+from device.strictjson import loads as strict_loads
 
 ENC_KEY_NAME = "device.enc.key"
 ALGS = ["ECDH-ES", "A256GCM"]
@@ -57,7 +58,7 @@ def open_sealed(token: str, key: OKPKey) -> dict[str, Any]:
     """Device side: decrypt; CommandRejected('bad_payload') on any failure."""
     try:
         plaintext = jwe.decrypt_compact(token, key, algorithms=ALGS).plaintext
-        data = json.loads(plaintext or b"")
+        data = strict_loads(plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise CommandRejected("bad_payload", "sealed payload does not open") from exc
     if not isinstance(data, dict):

@@ -16,3 +16,5 @@ class FleetSettings(Section):
     config_probation_s: float = Field(60.0, gt=0, le=3600)
     core_call_timeout_s: float = Field(30.0, gt=0, le=600)
     job_queue_size: int = Field(16, ge=1, le=1024)
+    # model.update may read file:// URLs only below this directory ("" refuses every file URL)
+    artifacts_dir: str = ""

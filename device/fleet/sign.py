@@ -40,7 +40,10 @@ def sign_command(
     return jws.serialize_compact({"alg": ALG, "kid": kid}, payload, key, [ALG])
 
 
-def sign_artifact(key: OKPKey, kid: str, name: str, sha256: str, size: int) -> str:
-    """The bureau's signature over a model artifact (checked by the device before install)."""
-    payload = json.dumps({"name": name, "sha256": sha256, "size": size}).encode()
+def sign_artifact(key: OKPKey, kid: str, name: str, sha256: str, size: int, variant: str,
+                  threshold: float | None) -> str:
+    """The bureau's signature over a model artifact (checked by the device before install): the
+    file, the manifest entry it replaces, its variant and the threshold calibrated for it."""
+    payload = json.dumps({"name": name, "sha256": sha256, "size": size, "variant": variant,
+                          "threshold": threshold}).encode()
     return jws.serialize_compact({"alg": ALG, "kid": kid}, payload, key, [ALG])

@@ -16,11 +16,12 @@ import numpy.typing as npt
 from device.camera.base import Frame
 from device.liveness import policy
 from device.liveness.antispoof import AntispoofModel
-from device.liveness.challenge import ChallengeTracker, plan_actions
+from device.liveness.challenge import POSE_ACTIONS, ChallengeTracker, plan_actions
 from device.liveness.flash import MIN_SAMPLES, RGB, FlashRecorder, plan_colours
 from device.liveness.measures import box_iou, face_box, measure
 from device.liveness.messages import action_prompt
 from device.liveness.passive import PassiveCues, cues, summarise
+from device.liveness.planar import PlanarCheck
 from device.liveness.settings import LivenessSettings
 from device.vision.embed import cosine
 from device.vision.types import Box, FaceObservation
@@ -84,6 +85,7 @@ class LivenessProbe:
         self._continuity: str | None = None
         self._steps_started = False
         self._verdict: LivenessVerdict | None = None
+        self._planar = PlanarCheck()
 
     def begin(self, now_s: float) -> None:
         """Draw this attempt's random actions and flash colours; start the clock."""
@@ -147,7 +149,18 @@ class LivenessProbe:
         if not self._steps_started:
             self._end_first_phase(now_s)
         self._tracker.observe(measures, now_s)
+        self._follow_texture(frame, face, now_s)
         self._settle(now_s)
+
+    def _follow_texture(self, frame: Frame, face: FaceObservation | None, now_s: float) -> None:
+        if not self.settings.planar_motion:
+            return
+        action = self._tracker.current_action()
+        index = self._tracker.state.index
+        asked = action in POSE_ACTIONS and not self._tracker.holding(now_s)
+        level = self._tracker.last_levels.get(action or "", 0.0)
+        points = face.mesh.points if face is not None and face.mesh is not None else None
+        self._planar.observe(index, asked, level, frame.rgb, points)
 
     def _sample_passive(self, frame: Frame, face: FaceObservation) -> None:
         box = face.detection.box
@@ -208,12 +221,18 @@ class LivenessProbe:
             self._passive, s.moire_peak_ratio, s.frame_min_sides, s.glare_max_fraction
         )
         model = float(np.mean(self._antispoof)) if self._antispoof else None
-        evidence = policy.Evidence(status, reason, self._continuity, flash, passive, model)
+        if final:
+            self._planar.finish()
+        planar = tuple(self._planar.residuals)
+        evidence = policy.Evidence(
+            status, reason, self._continuity, flash, passive, model, planar_residuals=planar
+        )
         thresholds = policy.Thresholds(
             s.flash_min_correlation,
             s.flash_min_gain,
             MIN_SAMPLES,
             self.antispoof.threshold if self.antispoof is not None else 0.5,
+            s.planar_max_residual,
         )
         outcome, reasons = policy.decide(evidence, thresholds)
         if not final and outcome != "spoof":
@@ -239,6 +258,8 @@ class LivenessProbe:
         if evidence.flash is not None:
             scores["flash_correlation"] = round(evidence.flash.correlation, 4)
             scores["flash_gain"] = round(evidence.flash.gain, 4)
+        if evidence.planar_residuals:
+            scores["planar_residual"] = round(min(evidence.planar_residuals), 4)
         if evidence.antispoof_score is not None:
             scores["antispoof"] = round(evidence.antispoof_score, 4)
         live_keys = ("challenge_done", "passive", "flash_correlation", "antispoof")

@@ -103,6 +103,7 @@ class ChallengeTracker:
         self.state = StepState("running", 0, start_s)
         self._peaked = False
         self.levels_peak = [0.0] * len(self.actions)
+        self.last_levels: dict[str, float] = {}
 
     @property
     def peaked(self) -> bool:
@@ -142,9 +143,11 @@ class ChallengeTracker:
                 "timeout", self.state.index, self.state.window_start_s, "challenge_timeout"
             )
             return self.state
+        self.last_levels = {}
         if m is None:
             return self.state
         levels = action_levels(m, self.baseline, self.settings)
+        self.last_levels = levels
         if self.holding(now_s):
             if any(levels[a] >= 1.0 for a in DELIBERATE):
                 self._fail("challenge_too_early")

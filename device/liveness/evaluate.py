@@ -1,9 +1,10 @@
 """Attack evaluation of the liveness probe on SYNTHETIC sessions, in ISO/IEC 30107-3 terms.
 
-Each session runs the real face analyzer (detector + face mesh) on generated 320x240 frames and
-the real LivenessProbe, closed loop: the bona fide person reacts to the probe's own prompts.
-APCER per attack type = attacks accepted as live / attacks; BPCER = bona fide sessions not
-accepted as live / bona fide sessions (a per-attempt figure; the session may retry).
+Every session runs through the production frame loop (device/liveness/harness.py: the real
+SessionRunner at 640x480, 15 fps, iris, exactly one face, embeddings at the session's cadence);
+the scenes are generated 320x240 stills scaled to the camera size, closed loop: the bona fide
+person reacts to the prompts on screen. APCER per attack type = attacks accepted as live /
+attacks; BPCER = bona fide sessions not accepted as live / bona fide sessions (per attempt).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from device.camera.base import Frame
-from device.errors import ConfigError, ModelError
+from device.errors import ConfigError
 from device.extras import eval_extra
-from device.liveness.api import LivenessProbe, LivenessVerdict
+from device.liveness.api import LivenessProbe
 from device.liveness.challenge import action_levels, baseline_of
-from device.liveness.measures import FaceMeasures, box_iou, measure
+from device.liveness.harness import Bench, SessionResult
+from device.liveness.measures import FaceMeasures, measure
 from device.liveness.messages import action_prompt
 from device.liveness.scenes import (
     ACTION_POSES,
@@ -37,16 +38,10 @@ from device.liveness.scenes import (
 )
 from device.liveness.settings import LivenessSettings
 from device.liveness.synth import render_pose
-from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
-from device.vision.embed import Embedder
-from device.vision.settings import VisionSettings
-from device.vision.types import FaceObservation, Image
+from device.vision.types import Image
 
 KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
-FPS = 10.0
-MAX_SESSION_S = 25.0
-EMBED_EVERY = 6
 SCREEN_MARGIN = 1.15
 CAVEAT = (
     "These numbers come from SYNTHETIC sessions (still images warped by their own face mesh, "
@@ -108,43 +103,6 @@ def _measures(analyzer: FaceAnalyzer, rgb: Image) -> FaceMeasures | None:
     return measure(rgb, faces[0]) if faces else None
 
 
-@dataclass
-class Runner:
-    analyzer: FaceAnalyzer
-    embedder: Embedder | None
-    settings: LivenessSettings
-
-    def run(
-        self,
-        scene: Scene,
-        rng: np.random.Generator,
-        probe: LivenessProbe | None = None,
-        until_s: float = MAX_SESSION_S,
-    ) -> tuple[LivenessVerdict, list[tuple[float, Image]]]:
-        """One closed-loop session; returns the verdict and the frames shown."""
-        probe = probe or LivenessProbe(self.settings, rng)
-        probe.begin(0.0)
-        frames: list[tuple[float, Image]] = []
-        face: FaceObservation | None = None
-        step = 0
-        while step / FPS <= until_s:
-            now = step / FPS
-            rgb = scene.frame(probe.prompt(now), now)
-            frames.append((now, rgb))
-            face = tracked_face(self.analyzer.analyze(rgb), face)
-            embedding = None
-            if face is not None and self.embedder is not None and step % EMBED_EVERY == 0:
-                embedding = self.embedder.embed(align_face(rgb, five_points(face)))
-            probe.observe(Frame(rgb, step, now), face, embedding, now)
-            verdict = probe.verdict(now)
-            if verdict is not None:
-                return verdict, frames
-            step += 1
-        final = probe.verdict(1e9)
-        assert final is not None
-        return final, frames
-
-
 @dataclass(frozen=True, slots=True)
 class Chunk:
     """Sessions for one worker process: (kind, seed) pairs and what every session needs."""
@@ -154,20 +112,6 @@ class Chunk:
     lfw_dir: str | None
     max_sources: int
     settings: dict[str, Any]
-
-
-def tracked_face(
-    faces: list[FaceObservation], previous: FaceObservation | None
-) -> FaceObservation | None:
-    """The face that continues the track (largest overlap with the last one), else the first;
-    None without a mesh. A second person in the background must not take the track over."""
-    meshed = [f for f in faces if f.mesh is not None]
-    if not meshed:
-        return None
-    if previous is None:
-        return meshed[0]
-    last = previous.detection.box
-    return max(meshed, key=lambda f: box_iou(f.detection.box, last))
 
 
 def _scene(kind: str, source: FaceSource, rng: np.random.Generator) -> Scene:
@@ -180,46 +124,43 @@ def _scene(kind: str, source: FaceSource, rng: np.random.Generator) -> Scene:
     return CutoutAttack(source, rng)
 
 
-def _replay(runner: Runner, source: FaceSource, rng: np.random.Generator) -> LivenessVerdict:
-    """Record a bona fide session, then inject it into a probe whose challenge differs."""
-    recorder = LivenessProbe(runner.settings, rng)
-    _, frames = runner.run(Person(source, rng), rng, probe=recorder)
-    seed = int(rng.integers(1 << 31))
+def _replay(bench: Bench, source: FaceSource, seed: int) -> SessionResult:
+    """Record a bona fide session, then inject it into a session whose challenge differs."""
+    rng = np.random.default_rng(seed)
+    recorded = bench.run(Person(source, rng), seed, source.rgb, record_frames=True)
+    other = seed + 1
     while True:
-        trial = LivenessProbe(runner.settings, np.random.default_rng(seed))
+        trial = LivenessProbe(bench.liveness, np.random.default_rng(other))
         trial.begin(0.0)
-        if trial.actions != recorder.actions:
+        if trial.actions != recorded.actions:
             break
-        seed += 1
-    probe = LivenessProbe(runner.settings, np.random.default_rng(seed))
-    replay = Replay(frames)
-    verdict, _ = runner.run(replay, rng, probe=probe, until_s=replay.duration_s)
-    return verdict
+        other += 1
+    replay = Replay(recorded.frames)
+    return bench.run(replay, other, source.rgb, max_s=replay.duration_s)
 
 
-def _load_runner(chunk: Chunk) -> tuple[Runner, list[FaceSource], dict[str, str]]:
-    vision = VisionSettings(models_dir=chunk.models_dir, num_threads=1)
-    analyzer = FaceAnalyzer.load(vision)
-    try:
-        embedder: Embedder | None = Embedder.from_settings(vision)
-    except ModelError:
-        embedder = None
+def _load_bench(chunk: Chunk) -> tuple[Bench, list[FaceSource], dict[str, str]]:
     settings = LivenessSettings.model_validate(chunk.settings)
-    runner = Runner(analyzer, embedder, settings)
+    bench = Bench.load(chunk.models_dir, settings)
     lfw = Path(chunk.lfw_dir) if chunk.lfw_dir else None
     usable, rejected = [], {}
-    for source in load_sources(analyzer, lfw, chunk.max_sources):
-        reason = screen_source(analyzer, source, settings)
+    for source in load_sources(bench.analyzer, lfw, chunk.max_sources):
+        reason = screen_source(bench.analyzer, source, settings)
         if reason is None:
             usable.append(source)
         else:
             rejected[source.name] = reason
-    return runner, usable, rejected
+    return bench, usable, rejected
+
+
+def outcome_of(result: SessionResult) -> str:
+    """The liveness outcome; `no_liveness_<decision>` when the session ended before it."""
+    return result.verdict.outcome if result.verdict else f"no_liveness_{result.decision}"
 
 
 def run_chunk(chunk: Chunk) -> dict[str, Any]:
     """Run one chunk of sessions in this process (it loads its own models once)."""
-    runner, sources, rejected = _load_runner(chunk)
+    bench, sources, rejected = _load_bench(chunk)
     if not sources:
         raise ConfigError(f"no face still the simulator can animate (rejected: {rejected})")
     rows = []
@@ -228,25 +169,23 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
         source = sources[int(rng.integers(len(sources)))]
         started = time.perf_counter()
         if kind == "replay":
-            verdict = _replay(runner, source, rng)
+            result = _replay(bench, source, seed)
         else:
-            verdict, _ = runner.run(_scene(kind, source, rng), rng)
+            result = bench.run(_scene(kind, source, rng), seed, source.rgb)
+        verdict = result.verdict
         rows.append(
             {
                 "kind": kind,
                 "source": source.name,
-                "outcome": verdict.outcome,
-                "reasons": list(verdict.reasons),
-                "scores": verdict.scores,
+                "outcome": outcome_of(result),
+                "decision": result.decision,
+                "reasons": list(verdict.reasons if verdict else result.reasons),
+                "scores": verdict.scores if verdict else {},
                 "seconds": round(time.perf_counter() - started, 3),
             }
         )
-    return {
-        "rows": rows,
-        "sources": [s.name for s in sources],
-        "rejected": rejected,
-        "embeddings": runner.embedder is not None,
-    }
+    return {"rows": rows, "sources": [s.name for s in sources], "rejected": rejected,
+            "embeddings": True}  # fmt: skip
 
 
 def evaluate(

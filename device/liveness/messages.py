@@ -30,6 +30,7 @@ _REASONS: dict[str, Message] = {
     "identity_changed": ("画面中的人已更换", "A different person appeared"),
     "flash_not_reflected": ("屏幕闪光未在面部反射", "The screen light did not reflect on the face"),
     "flash_insufficient": ("闪光检测数据不足", "Too little data for the light check"),
+    "planar_motion": ("人脸转动时呈平面，疑似照片或屏幕", "The face moved like a flat picture"),
     "passive_moire": ("检测到屏幕纹理", "Screen pattern detected"),
     "passive_frame_edges": ("检测到屏幕或照片边框", "Screen or photo edges detected"),
     "passive_glare": ("检测到反光", "Glare detected"),

@@ -1,7 +1,8 @@
 """The liveness decision: a pure function from the evidence to live | spoof | inconclusive.
 
 Spoof needs positive evidence of an attack (a wrong or premature action, another identity, a
-flash that is not reflected, a passive cue or the model). Live needs every enabled check passed.
+flash that is not reflected, a head movement that moved like a flat picture, a passive cue or
+the model). Live needs every enabled check passed.
 Anything else (a timeout, a lost face, too little data) is inconclusive: the session may retry.
 """
 
@@ -28,6 +29,8 @@ class Evidence:
     passive: PassiveSummary
     antispoof_score: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    # Homography residual of each head movement (device/liveness/planar.py); empty when off.
+    planar_residuals: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class Thresholds:
     flash_min_gain: float
     flash_min_samples: int
     antispoof_threshold: float = 0.5
+    planar_max_residual: float = 0.0
 
 
 def decide(evidence: Evidence, t: Thresholds) -> tuple[str, tuple[str, ...]]:
@@ -59,6 +63,8 @@ def _attack_reasons(evidence: Evidence, t: Thresholds) -> list[str]:
     enough = flash is not None and flash.samples >= t.flash_min_samples
     if enough and flash is not None and not flash.passed(t.flash_min_correlation, t.flash_min_gain):
         reasons.append("flash_not_reflected")
+    if any(r < t.planar_max_residual for r in evidence.planar_residuals):
+        reasons.append("planar_motion")
     reasons.extend(evidence.passive.reasons)
     if evidence.antispoof_score is not None and evidence.antispoof_score < t.antispoof_threshold:
         reasons.append("antispoof_model")

@@ -4,7 +4,10 @@ Signature: Ed25519 (RFC 8032) with an OKP key (RFC 8037), `alg` "Ed25519" (the f
 name of RFC 9864; the polymorphic "EdDSA" is deprecated there and both joserfc and jwcrypto warn
 on it). Claims: `record` (the decision record), `iss` (device id), `iat` (seconds), `jti`
 (UUIDv7), `seq` (per-device counter) and `pii`: a compact JWE (ECDH-ES over X25519, A256GCM)
-of {id_number, name} sealed to the bureau's public key. Header `kid` = device id.
+of {id_number, name} sealed to the bureau's public key, whose protected header carries the
+result's `jti` so a sealed block cannot be moved to another result. Header `kid` = device id.
+Inbound claims are parsed as strict JSON (device.strictjson): duplicate keys, NaN, Infinity,
+integers beyond 2**53 and lone surrogates are refused before anything is stored.
 
 Pure functions: no I/O, no clocks except where a caller passes none.
 """
@@ -22,15 +25,26 @@ from typing import Any
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
+from joserfc.registry import HeaderParameter
 
+from device import strictjson
 from device.errors import PublishError
 
-SIG_ALG = "Ed25519"
+# The one list of signature algorithms accepted for results and fleet commands (RFC 9864's
+# fully specified name; the deprecated polymorphic "EdDSA" is refused everywhere).
+SIGNATURE_ALGORITHMS = ("Ed25519",)
+SIG_ALG = SIGNATURE_ALGORITHMS[0]
 KEY_ALG = "ECDH-ES"
 ENC = "A256GCM"
 TYPE = "faceterm-result+jws"
 FORBIDDEN_RECORD_KEYS = frozenset({"id_number", "name", "image", "embedding", "photo"})
 PERSONAL_KEYS = frozenset({"id_number", "name"})
+# the JWE protected header names the result it belongs to ("jti", RFC 7519 4.1.7 as a header)
+PII_REGISTRY = jwe.JWERegistry(
+    header_registry={"jti": HeaderParameter("the result this sealed block belongs to", "str",
+                                            required=True)},
+    algorithms=[KEY_ALG, ENC],
+)
 
 
 def uuid7(now_ms: int | None = None, random_bytes: bytes | None = None) -> uuid.UUID:
@@ -68,25 +82,31 @@ def _canonical(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey) -> str:
-    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM)."""
+def seal_personal(personal: Mapping[str, str], bureau_public: OKPKey, jti: str) -> str:
+    """Encrypt {id_number, name} to the bureau (compact JWE, ECDH-ES + X25519, A256GCM),
+    bound to the result `jti` in the protected header (authenticated as AAD by A256GCM)."""
     unknown = set(personal) - PERSONAL_KEYS
     if unknown:
         raise PublishError(f"personal data has unexpected fields: {sorted(unknown)}")
-    header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau"}
+    header = {"alg": KEY_ALG, "enc": ENC, "kid": "bureau", "jti": jti}
     return jwe.encrypt_compact(header, _canonical(dict(personal)), bureau_public,
-                               algorithms=[KEY_ALG, ENC])
+                               registry=PII_REGISTRY)
 
 
-def unseal_personal(token: str, bureau_private: OKPKey) -> dict[str, str]:
+def unseal_personal(token: str, bureau_private: OKPKey, jti: str) -> dict[str, str]:
+    """The sealed personal data of the result `jti`; Rejected if it belongs to another."""
     try:
-        plain = jwe.decrypt_compact(token, bureau_private, algorithms=[KEY_ALG, ENC]).plaintext
-        data = json.loads(plain or b"")
+        sealed = jwe.decrypt_compact(token, bureau_private, registry=PII_REGISTRY)
+        data = strictjson.loads(sealed.plaintext or b"")
     except (JoseError, ValueError) as exc:
         raise Rejected("pii_undecryptable") from exc
-    if not isinstance(data, dict):
-        raise Rejected("pii_undecryptable", "not an object")
-    return {str(k): str(v) for k, v in data.items()}
+    if sealed.protected.get("jti") != jti:
+        raise Rejected("pii_unbound", "sealed for another result")
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise Rejected("pii_undecryptable", "not an object of strings")
+    if set(data) - PERSONAL_KEYS:
+        raise Rejected("pii_undecryptable", "unexpected fields")
+    return {str(k): v for k, v in data.items()}
 
 
 def check_record(record: Mapping[str, Any]) -> None:
@@ -123,7 +143,7 @@ class Signer:
             "record": dict(record),
         }
         if personal:
-            claims["pii"] = seal_personal(personal, self._bureau)
+            claims["pii"] = seal_personal(personal, self._bureau, jti)
         return Envelope(jti, seq, sign(claims, self._key, self.device_id))
 
 
@@ -146,13 +166,13 @@ def verify(token: str, key_for: Callable[[str], OKPKey | None]) -> dict[str, Any
     if key is None:
         raise Rejected("unknown_device", kid)
     try:
-        payload = jws.deserialize_compact(token, key, algorithms=[SIG_ALG]).payload
+        payload = jws.deserialize_compact(token, key, algorithms=list(SIGNATURE_ALGORITHMS)).payload
     except JoseError as exc:
         raise Rejected("bad_signature", kid) from exc
     try:
-        claims = json.loads(payload)
-    except ValueError as exc:
-        raise Rejected("malformed", "payload is not JSON") from exc
+        claims = strictjson.loads(payload)
+    except strictjson.StrictJSONError as exc:
+        raise Rejected("malformed", str(exc)) from exc
     _check_claims(claims, kid)
     return dict(claims)
 
@@ -163,8 +183,11 @@ def _check_claims(claims: Any, kid: str) -> None:
     if claims.get("iss") != kid:
         raise Rejected("bad_claims", "iss differs from kid")
     seq, jti = claims.get("seq"), claims.get("jti")
-    if not isinstance(seq, int) or seq < 1 or not isinstance(claims.get("iat"), int):
-        raise Rejected("bad_claims", "seq/iat")
+    if not strictjson.bounded_int(seq, 1) or not strictjson.bounded_int(claims.get("iat")):
+        raise Rejected("bad_claims", "seq/iat outside 0..2**53")
+    epoch = claims.get("epoch")
+    if epoch is not None and not (isinstance(epoch, str) and 0 < len(epoch) <= 64):
+        raise Rejected("bad_claims", "epoch")
     if not isinstance(claims.get("record"), dict):
         raise Rejected("bad_claims", "record")
     try:

@@ -149,7 +149,8 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     if not isinstance(data, dict):
         raise PublishError(f"{path}: device registry must be a JSON object")
     registry = {}
-    for device_id, jwk in data.items():
+    for device_id, value in data.items():
+        jwk: Any = value["jwk"] if isinstance(value, dict) and "jwk" in value else value
         try:
             key = OKPKey.import_key(jwk)
         except (ValueError, TypeError, KeyError) as exc:
@@ -160,10 +161,12 @@ def load_registry(path: Path) -> dict[str, OKPKey]:
     return registry
 
 
-def register_device(registry_path: Path, device_id: str, jwk: dict[str, Any]) -> None:
-    """Add or replace a device's public key in the registry file."""
+def register_device(registry_path: Path, device_id: str, jwk: dict[str, Any],
+                    tenant: str | None = None) -> None:
+    """Add or replace a device's public key (and the tenant it belongs to) in the registry."""
     data: dict[str, Any] = {}
     if registry_path.exists():
         data = json.loads(registry_path.read_text(encoding="utf-8"))
-    data[device_id] = {k: v for k, v in jwk.items() if k != "d"}
+    public = {k: v for k, v in jwk.items() if k != "d"}
+    data[device_id] = {"jwk": public, "tenant": tenant} if tenant else public
     write_json(registry_path, data)

@@ -49,6 +49,10 @@ class LinkConfig:
     clean_start: bool = True
     session_expiry_s: int = 0
     manual_ack: bool = False  # inbound QoS 1 is acked only by flush_acks(), after a commit
+    fallbacks: tuple[tuple[str, int], ...] = ()  # more brokers (host, port), tried in turn
+
+    def brokers(self) -> tuple[tuple[str, int], ...]:
+        return ((self.host, self.port), *self.fallbacks)
 
 
 @dataclass
@@ -71,6 +75,7 @@ class MqttLink:
         self.connects = 0
         self.failures = 0
         self.last_error = ""
+        self.broker = 0  # index into config.brokers() of the one in use or tried next
         self._client: mqtt.Client | None = None
         self._unacked: list[tuple[int, int]] = []
         self._events = 0  # inbound publishes and acks seen, to know when a burst ends
@@ -102,8 +107,8 @@ class MqttLink:
         self.connected = True
         self.connects += 1
         self.backoff.reset()
-        log.info("mqtt: connected to %s:%d as %s", self.config.host, self.config.port,
-                 self.config.client_id)
+        host, port = self.config.brokers()[self.broker]
+        log.info("mqtt: connected to %s:%d as %s", host, port, self.config.client_id)
         self._guard(self.hooks.connected)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
@@ -188,21 +193,32 @@ class MqttLink:
                     self._drive(client, stop, tick, step_s)
                 if not stop.is_set():
                     self.failures += 1
+                    self._fail_over()
                     stop.wait(self.backoff.next())
         finally:
             self._close(client, tick)
 
+    def _fail_over(self) -> None:
+        """After a refused or lost connection, the next broker in the list gets the next try;
+        the outbox is the publisher's, so nothing queued is lost by moving."""
+        count = len(self.config.brokers())
+        if count > 1:
+            self.broker = (self.broker + 1) % count
+            host, port = self.config.brokers()[self.broker]
+            log.warning("mqtt: failing over to %s:%d", host, port)
+
     def _connect(self, client: mqtt.Client) -> bool:
         cfg = self.config
+        host, port = cfg.brokers()[self.broker]
         props = None
         if cfg.session_expiry_s:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = cfg.session_expiry_s
         try:
-            client.connect(cfg.host, cfg.port, keepalive=cfg.keepalive_s,
+            client.connect(host, port, keepalive=cfg.keepalive_s,
                            clean_start=cfg.clean_start, properties=props)
         except (OSError, ssl.SSLError, ValueError) as exc:
-            self._error(f"cannot connect to {cfg.host}:{cfg.port}: {exc}")
+            self._error(f"cannot connect to {host}:{port}: {exc}")
             return False
         return True
 

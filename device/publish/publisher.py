@@ -70,8 +70,9 @@ class Publisher:
 
     def _link_config(self) -> LinkConfig:
         mq, path = self.config.mqtt, self.config.state_path
+        (host, port), *fallbacks = mq.brokers()
         return LinkConfig(
-            host=mq.host, port=mq.port, ca_cert=str(path(mq.ca_cert)),
+            host=host, port=port, fallbacks=tuple(fallbacks), ca_cert=str(path(mq.ca_cert)),
             client_cert=str(path(mq.client_cert)), client_key=str(path(mq.client_key)),
             client_id=self.config.device.id, keepalive_s=mq.keepalive_s,
             connect_timeout_s=mq.connect_timeout_s, reconnect_min_s=mq.reconnect_min_s,
@@ -227,7 +228,8 @@ class Publisher:
 
     # ----------------------------------------------------------------------- status
     def telemetry_payload(self) -> dict[str, Any]:
-        return self.telemetry.payload(self.outbox.depth, self.link.last_error)
+        return self.telemetry.payload(self.outbox.depth, self.link.last_error,
+                                      self.outbox.max_rows)
 
     def status(self) -> dict[str, Any]:
         return {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field, model_validator
 
 from device.settings_base import Section
@@ -20,9 +22,15 @@ class OutboxSettings(Section):
     busy_timeout_s: float = Field(5.0, gt=0, le=60)
 
 
+BROKER = r"^[A-Za-z0-9_.-]+(:[0-9]{1,5})?$"
+
+
 class MqttSettings(Section):
+    """`host` + `port` name one broker; `hosts = ["a:8883", "b"]` several, tried in turn."""
+
     host: str = "localhost"
     port: int = Field(8883, ge=1, le=65535)
+    hosts: list[str] = Field(default_factory=list, max_length=16)
     ca_cert: str = "ca.crt"
     client_cert: str = "device.crt"
     client_key: str = "device.tls.key"
@@ -39,4 +47,20 @@ class MqttSettings(Section):
     def _backoff_range(self) -> MqttSettings:
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be at least reconnect_min_s")
+        if self.hosts and "host" in self.model_fields_set:
+            raise ValueError("give either host (one broker) or hosts (a list), not both")
+        for entry in self.hosts:
+            if not re.match(BROKER, entry) or not 1 <= _port(entry, self.port) <= 65535:
+                raise ValueError(f"hosts entry {entry!r}: expected HOST or HOST:PORT")
         return self
+
+    def brokers(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of every broker in failover order (`port` where an entry has none)."""
+        if not self.hosts:
+            return ((self.host, self.port),)
+        return tuple((entry.partition(":")[0], _port(entry, self.port)) for entry in self.hosts)
+
+
+def _port(entry: str, default: int) -> int:
+    _, _, port = entry.partition(":")
+    return int(port) if port else default

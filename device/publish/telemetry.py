@@ -1,8 +1,10 @@
-"""The telemetry payload: uptime, outbox depth, last error, model versions, CPU temperature."""
+"""The telemetry payload: uptime, clock, version, outbox depth and capacity, last error, model
+versions, CPU temperature (the bureau console raises its alarms from these)."""
 
 from __future__ import annotations
 
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +17,33 @@ def read_cpu_temp_c(path: Path) -> float | None:
         return None
 
 
+def package_version() -> str:
+    try:
+        return metadata.version("faceterm")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 class Telemetry:
     def __init__(self, thermal_zone_path: str) -> None:
         self.thermal_zone = Path(thermal_zone_path)
         self.started = time.monotonic()
         self.models: dict[str, str] = {}
+        self.camera: dict[str, Any] = {}
+        self.antispoof = ""
         self.last_error = ""
 
-    def payload(self, outbox_depth: int, link_error: str) -> dict[str, Any]:
+    def payload(self, outbox_depth: int, link_error: str,
+                outbox_capacity: int | None = None) -> dict[str, Any]:
         return {
             "uptime_s": round(time.monotonic() - self.started, 1),
             "time": int(time.time()),
+            "version": package_version(),
             "outbox_depth": outbox_depth,
+            "outbox_capacity": outbox_capacity,
             "last_error": self.last_error or link_error or None,
             "models": dict(self.models),
+            "camera": dict(self.camera) or None,
+            "antispoof": self.antispoof or None,
             "cpu_temp_c": read_cpu_temp_c(self.thermal_zone),
         }

@@ -49,6 +49,7 @@ class Identify:
     has_reference: bool
     source: Literal["card", "worker"] = "card"
     consent: bool = True
+    camera_refused: str = ""  # a reason code when the camera is not the trusted one
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,8 @@ def _identify(s: Session, e: Identify, r: Rules) -> Result:
     )
     if earlier >= r.max_attempts:
         return _decide(s, e.now_s, "refer", ("attempts_exhausted",))
+    if e.camera_refused:  # no capture through a swapped or virtual camera
+        return _decide(s, e.now_s, "refer", (e.camera_refused,))
     if not e.has_reference:
         return _decide(s, e.now_s, "no_reference", ("no_reference",))
     view = Show("identified", "card_read", countdown_s=r.identify_timeout_s)

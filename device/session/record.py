@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from device.camera.identity import UNCHECKED
+
 SCHEMA = "faceterm.decision/1"
 DECISIONS = frozenset({"pass", "fail", "refer", "timeout", "no_reference", "cancelled"})
 RECORD_KEYS = (
@@ -26,6 +28,7 @@ RECORD_KEYS = (
     "device_id",
     "time_utc",
     "subject",
+    "camera",
 )
 
 
@@ -43,6 +46,7 @@ class Outcome:
     quality_summary: Mapping[str, Any] = field(default_factory=dict)
     models: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    camera: Mapping[str, Any] = field(default_factory=UNCHECKED.record)
 
 
 def _score(value: float | None) -> float | None:
@@ -79,6 +83,7 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "device_id": device_id,
         "time_utc": _utc(now_utc),
         "subject": outcome.subject,
+        "camera": dict(outcome.camera),
     }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from device.camera.base import Frame
+from device.camera.identity import UNCHECKED, CameraCheck
 from device.liveness.api import Prompt
 from device.match.matcher import Matcher
 from device.match.templates import Reference
@@ -95,6 +96,7 @@ class SessionRunner:
         self._messages = catalogue()
         self.last_record: dict[str, Any] | None = None
         self.counters = {"sessions": 0, "frames": 0, "records": 0, "unsent_dropped": 0}
+        self.camera = CameraCheck(UNCHECKED)
         self._unsent: collections.deque[tuple[dict[str, Any], dict[str, str]]] = collections.deque()
 
     # ---- calls from the core loop ------------------------------------------------------------
@@ -109,6 +111,11 @@ class SessionRunner:
     def on_worker_input(self, id_number: str, consent: bool, now_s: float) -> list[m.Effect]:
         """A home-visit worker keyed the number in (with the person's consent answer)."""
         return self._identify(id_number, now_s, "worker", consent, None)
+
+    def on_camera(self, check: CameraCheck) -> None:
+        """The camera was (re)started: its identity goes into every record from now on, and a
+        refused camera refers every new session with its reason code."""
+        self.camera = check
 
     def on_card_removed(self, now_s: float) -> list[m.Effect]:
         return self._feed(m.CardRemoved(now_s))
@@ -153,7 +160,8 @@ class SessionRunner:
         self._name = card.name if card is not None else ""
         self.counters["sessions"] += 1
         kind: Any = source
-        event = m.Identify(now_s, id_number, reference is not None, kind, consent)
+        event = m.Identify(now_s, id_number, reference is not None, kind, consent,
+                           self.camera.refusal)
         return self._feed(event)
 
     def _lookup(self, id_number: str, card: CardLike | None) -> Reference | None:
@@ -274,6 +282,7 @@ class SessionRunner:
             quality_summary=self._window.summary(),
             models=self._models(),
             timings_ms=dict(decide.timings_ms),
+            camera=self.camera.identity.record(),
         )
         record = build_record(outcome, self._device_id, self._clock_utc())
         self.last_record = record

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from stdnum.cn import ric
 
+from device.cardreader.idnumber import CardRejected, validate_id_number
 from device.events import WorkerInput
+from device.strictjson import StrictJSONError
+from device.strictjson import loads as strict_loads
 
 MAX_BODY_BYTES = 1024
 
@@ -33,13 +35,14 @@ def parse_worker_form(body: bytes) -> WorkerInput:
     if len(body) > MAX_BODY_BYTES:
         raise WorkerFormError("too_large")
     try:
-        form = WorkerForm.model_validate(json.loads(body.decode("utf-8")))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        form = WorkerForm.model_validate(strict_loads(body))
+    except StrictJSONError as exc:
         raise WorkerFormError("not_json") from exc
     except ValidationError as exc:
         field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else "form"
         raise WorkerFormError(f"bad_{field}") from None  # the error would echo the input
-    number = form.id_number.upper()
-    if not number[:17].isdigit() or not ric.is_valid(number):
-        raise WorkerFormError("bad_id_number")
+    try:
+        number = validate_id_number(form.id_number, dt.date.today())
+    except CardRejected:
+        raise WorkerFormError("bad_id_number") from None
     return WorkerInput(id_number=number, operator_id=form.operator_id, consent=form.consent)

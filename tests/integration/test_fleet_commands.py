@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jws
@@ -193,3 +194,42 @@ def test_templates_put_and_revoke_sealed_to_the_device(
     assert store.get(number) is None
     forged = ask(client, DEVICE, signed(site, DEVICE, "templates.put", {"sealed": "x" * 40}))
     assert (forged["status"], forged["reason"]) == ("FAILED", "bad_payload")
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"fleet": {"enabled": False}}, "locks_out"),
+    ({"fleet": {"operators_file": "missing-operators.json"}}, "invalid_config"),
+    ({"fleet": {"operators_file": "other-operators.json"}}, "locks_out"),
+], ids=["fleet disabled", "operators file missing", "operators file without the sender"])
+def test_config_set_that_would_lock_the_bureau_out_is_refused_before_writing(
+    changes: dict[str, Any], reason: str, world: tuple[Site, Mosquitto, Path],
+    kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    site, _, config_path = world
+    other = {"operators": [operator_entry("someone-else", ROGUE.as_dict(private=False),
+                                          ["admin"])]}
+    (config_path.parent / "other-operators.json").write_text(json.dumps(other))
+    before = config_path.read_bytes()
+    reply = ask(client, DEVICE, signed(site, DEVICE, "config.set", {"changes": changes}))
+    assert (reply["status"], reply["reason"]) == ("FAILED", reason), reply
+    assert config_path.read_bytes() == before
+    assert not config_path.with_name(config_path.name + ".pending").exists()
+
+
+@pytest.mark.parametrize("number", [
+    "hello", "110101195806010154", "１１０１０１１９５８０６０１０¹５３"])
+def test_templates_put_refuses_an_id_number_that_fails_gb_11643(
+    number: str, world: tuple[Site, Mosquitto, Path], kiosk: RunningKiosk, client: FleetClient,
+) -> None:
+    import numpy as np
+
+    from device.fleet.sealed import encode_vector, seal
+
+    site, _, config_path = world
+    public = json.loads((config_path.parent / "device.enc.pub.jwk").read_text())
+    vector = np.ones(128, dtype=np.float32) / np.sqrt(128.0)
+    sealed = seal(public, {"id_number": number, "embedding": encode_vector(vector),
+                           "model": "sface_fp16@cb32cc1c7868"})
+    put = ask(client, DEVICE, signed(site, DEVICE, "templates.put", {"sealed": sealed}))
+    assert (put["status"], put["reason"]) == ("FAILED", "bad_id_number"), put
+    assert put["result"]["detail"] in ("id_format", "id_check_digit")

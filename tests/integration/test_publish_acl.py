@@ -12,6 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from device.demo.broker import tenant_acl
 from tests.support.broker import Broker
 from tests.support.pki import TestPki
 
@@ -97,3 +98,19 @@ def test_certificate_from_another_ca_is_refused(setup: tuple[TestPki, Broker]) -
         for _ in range(20):  # TLS 1.3 may report the refusal on the first read
             if client.loop(timeout=0.1) != mqtt.MQTT_ERR_SUCCESS:
                 raise OSError("connection closed by broker")
+
+
+def test_with_the_tenant_acl_a_device_cannot_publish_under_another_tenant(tmp_path: Path) -> None:
+    pki = TestPki.create(tmp_path / "pki")
+    acl = tenant_acl({"dev-1": "t1", "dev-2": "t2"})
+    with Broker(pki, tmp_path / "broker", acl=acl) as broker:
+        dev1 = broker.client(pki.client("dev-1"))
+        assert _publish_code(dev1, "faceterm/v1/t2/dev-1/result") == NOT_AUTHORIZED
+        assert _publish_code(dev1, "faceterm/v1/t1/dev-1/result") < 128  # 16: no subscribers yet
+        dev1.disconnect()
+        dev1.loop_stop()
+
+
+def test_the_tenant_acl_refuses_names_that_are_not_one_topic_level() -> None:
+    with pytest.raises(ValueError):
+        tenant_acl({"dev-1": "t1/#"})

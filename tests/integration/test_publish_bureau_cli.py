@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from device.bureau import cli
+from device.bureau.store import ResultStore, StoredResult
 from device.publish.publisher import Publisher
 from tests.support.broker import Broker
 from tests.support.pki import TestPki, make_bureau, provision_device
@@ -100,3 +101,22 @@ def test_keygen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert public["crv"] == "X25519" and "d" not in public
     assert (tmp_path / "bureau.key").stat().st_mode & 0o777 == 0o600
     assert "PRIVATE" not in capsys.readouterr().out
+
+
+def test_dead_letters_and_purge_commands(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "results.sqlite3"
+    store = ResultStore(db)
+    store.open()
+    old_ns = time.time_ns() - 500 * 86400 * 10**9
+    store.insert(StoredResult("old", "dev-1", "t1", 1, 1, old_ns, "r", {}, None), "d", "t")
+    store.insert(StoredResult("new", "dev-1", "t1", 2, 1, time.time_ns(), "r", {}, None), "d", "t")
+    store.dead_letter(old_ns, "r", "faceterm/v1/t1/dev-1/result", "stale", "dev-1", b"x")
+    store.close()
+    assert cli.main(["dead-letters", "--db", str(db)]) == 0
+    (letter,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert letter["reason"] == "stale" and letter["device_id"] == "dev-1"
+    assert cli.main(["purge", "--db", str(db), "--older-than-days", "400"]) == 0
+    purged = json.loads(capsys.readouterr().out)
+    assert (purged["results"], purged["dead_letters"]) == (1, 1)
+    assert cli.main(["purge", "--db", str(db), "--older-than-days", "0"]) == 2

@@ -32,7 +32,9 @@ def test_healthy_kiosk_passes_every_check(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     names = {c["name"]: c for c in report["checks"]}
     assert set(names) == {"models", "clock", "disk", "camera", "cardreader", "antispoof"}
-    assert "no passive anti-spoofing model" in names["antispoof"]["detail"]
+    assert "antispoof_minifasnet@" in names["antispoof"]["detail"]
+    assert "active" in names["antispoof"]["detail"]
+    assert "simulator replay" in names["camera"]["detail"]
 
 
 def test_tampered_model_fails_the_selftest(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from device.demo.broker import DEFAULT_ACL, FLEET_ACL, PREFIX, Mosquitto, free_port
+from device.demo.broker import DEFAULT_ACL, FLEET_ACL, PREFIX, Bridge, Mosquitto, free_port
 from tests.support.pki import ClientFiles, TestPki
 
 __all__ = ["DEFAULT_ACL", "FLEET_ACL", "PREFIX", "Broker", "free_port"]
@@ -36,9 +36,10 @@ class Broker(Mosquitto):
         port: int | None = None,
         extra_acl: Sequence[str] = (),
         acl: Sequence[str] = DEFAULT_ACL,
+        bridge: Bridge | None = None,
     ) -> None:
         super().__init__(pki.ca_cert, pki.server_cert, pki.server_key, workdir, port=port,
-                         extra_acl=extra_acl, acl=acl)
+                         extra_acl=extra_acl, acl=acl, bridge=bridge)
         self.pki = pki
 
     def __enter__(self) -> Broker:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from device.bureau.receiver import Receiver
+from device.bureau.registry import DeviceRegistry
 from device.bureau.store import ResultStore
 from device.config import Config
 from device.publish import identity
@@ -106,7 +107,7 @@ def provision_device(
     made = identity.provision(state_dir, device_id, pki.authority)
     if register:
         jwk = json.loads(made.public_jwk.read_text(encoding="utf-8"))
-        identity.register_device(bureau.registry, device_id, jwk)
+        identity.register_device(bureau.registry, device_id, jwk, tenant)
     data: dict[str, Any] = {
         "device": {"id": device_id, "tenant": tenant, "state_dir": str(state_dir)},
         "identity": {"bureau_public_key": str(bureau.public_jwk)},
@@ -129,6 +130,6 @@ def receiver_link(pki: TestPki, host: str, port: int, name: str) -> LinkConfig:
 
 def make_receiver(pki: TestPki, bureau: BureauFiles, host: str, port: int, db: Path,
                   name: str = "bureau-1") -> Receiver:
-    """A bureau Receiver (not started) reading the registry as it is now."""
-    return Receiver(receiver_link(pki, host, port, name), identity.load_registry(bureau.registry),
+    """A bureau Receiver (not started) reading the registry file (re-read when it changes)."""
+    return Receiver(receiver_link(pki, host, port, name), DeviceRegistry(bureau.registry),
                     identity.load_okp(bureau.key, "bureau key"), ResultStore(db))

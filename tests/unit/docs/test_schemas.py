@@ -232,7 +232,7 @@ def test_result_claims_header_and_sealed_pii_validate(
         header = dict(jws.extract_compact(made.token.encode()).protected)
         check(schemas, registry, "result-header.schema.json", header)
         if personal is not None:
-            clear = envelope.unseal_personal(claims["pii"], bureau_key)
+            clear = envelope.unseal_personal(claims["pii"], bureau_key, claims["jti"])
             check(schemas, registry, "personal-data.schema.json", clear)
         else:
             assert "pii" not in claims

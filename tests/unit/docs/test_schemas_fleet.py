@@ -23,7 +23,7 @@ from device.fleet.auth import Audience, verify, verify_artifact
 from device.fleet.channel import FleetChannel
 from device.fleet.client import verify_reply
 from device.fleet.commands import SCHEMAS as COMMAND_PARAMS
-from device.fleet.commands import parse_params
+from device.fleet.commands import ModelUpdate, parse_params
 from device.fleet.jobs import JobRunner, Policy
 from device.fleet.keyring import ROLES, Keyring, operator_entry
 from device.fleet.replay import JobStore
@@ -40,6 +40,7 @@ PARAMS: dict[str, dict[str, Any] | None] = {
     "templates.put": {"sealed": SEALED},
     "templates.revoke": {"sealed": SEALED},
     "model.update": {"name": "sface_fp16", "sha256": "ab" * 32, "size": 1_234_567,
+                     "variant": "sface_fp16", "threshold": 0.3405,
                      "url": "https://models.example.invalid/sface.tflite",
                      "signature": "x" * 40},
     "service.restart": {"delay_s": 2.5},
@@ -115,8 +116,12 @@ def test_sealed_template_payloads_validate(
 def test_model_artifact_signature_validates(
     operator_key: OKPKey, keyring: Keyring, schemas: dict[str, dict[str, Any]], registry: Any
 ) -> None:
-    signature = sign_artifact(operator_key, "ops-admin-2026", "sface_fp16", "cd" * 32, 987_654)
-    assert verify_artifact(signature, keyring, "sface_fp16", "cd" * 32, 987_654, NOW)
+    params = ModelUpdate(name="sface_fp16", sha256="cd" * 32, size=987_654, variant="sface_fp16",
+                         threshold=0.3405, url="https://bureau.example/m.tflite",
+                         signature="x" * 20)
+    signature = sign_artifact(operator_key, "ops-admin-2026", "sface_fp16", "cd" * 32, 987_654,
+                              "sface_fp16", 0.3405)
+    assert verify_artifact(signature, keyring, params, NOW)
     payload = json.loads(jws.extract_compact(signature.encode()).payload)
     check(schemas, registry, "model-artifact.schema.json", payload)
 
@@ -152,7 +157,7 @@ def test_job_replies_validate(
     ]
     statuses = [r["status"] for r in replies]
     assert statuses == ["SUCCEEDED", "REJECTED", "REJECTED", "FAILED", "FAILED", "REJECTED"]
-    store.claim("interrupted-job-1", "config.set", NOW + 300, NOW)
+    store.claim("interrupted-job-1", "config.set", NOW, NOW + 300, NOW)
     assert runner.recover() == ["interrupted-job-1"]
     stored = [store.get("interrupted-job-1"), store.get(replies[0]["jti"])]
     for reply in [*replies, *progress, *stored]:

@@ -66,11 +66,21 @@ def bad_json(keys: dict[str, OKPKey]) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return jws.serialize_compact(
-            {"alg": "EdDSA", "kid": "admin"}, b"{not json", keys["admin"], ["EdDSA"]
+            {"alg": "Ed25519", "kid": "admin"}, b"{not json", keys["admin"], ["Ed25519"]
         ).encode()
 
 
+def deprecated_eddsa(keys: dict[str, OKPKey]) -> bytes:
+    """A well-formed command signed by a real operator key, under the deprecated alg name."""
+    claims = {"aud": "kiosk-1", "iat": NOW, "exp": NOW + 60, "jti": "e" * 16, "cmd": "status.get"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return jws.serialize_compact({"alg": "EdDSA", "kid": "admin"},
+                                     json.dumps(claims).encode(), keys["admin"], ["EdDSA"]).encode()
+
+
 ATTACKS: list[tuple[str, Callable[[dict[str, OKPKey]], str | bytes], str]] = [
+    ("the deprecated EdDSA name, refused as for results", deprecated_eddsa, "bad_algorithm"),
     ("unsigned", unsigned, "bad_signature"),
     ("alg none", alg_none, "bad_algorithm"),
     ("wrong key", lambda k: sign_command(k["rogue"], "admin", "kiosk-1", "status.get", now_s=NOW),
@@ -125,14 +135,15 @@ def test_good_commands_pass_for_device_and_group(keys: dict[str, OKPKey], keyrin
 def test_replayed_jti_is_recognised_after_a_restart(tmp_path: Path) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3")
     store.open()
-    assert store.claim("jti-0001", "status.get", NOW + 60, NOW) is None
+    assert store.claim("jti-0001", "status.get", NOW, NOW + 60, NOW) is None
     store.update("jti-0001", "SUCCEEDED", NOW, result={"ok": True})
     store.close()
     reopened = JobStore(tmp_path / "jobs.sqlite3")
     reopened.open()
-    previous = reopened.claim("jti-0001", "status.get", NOW + 60, NOW)
+    previous = reopened.claim("jti-0001", "status.get", NOW, NOW + 60, NOW)
     assert previous is not None and previous["status"] == "SUCCEEDED"
-    assert reopened.purge(NOW + 10_000, keep_s=120) == 1
+    assert reopened.purge(NOW + 10_000) == 0  # kept a full command lifetime after expiry
+    assert reopened.purge(NOW + 60 + 24 * 3600 + 1) == 1
     reopened.close()
 
 
@@ -142,3 +153,4 @@ def test_keyring_refuses_a_private_key_entry(keys: dict[str, OKPKey]) -> None:
     entry = operator_entry("x", keys["admin"].as_dict(private=True), ["admin"])
     with pytest.raises(ConfigError, match="public JWK"):
         Keyring.from_data({"operators": [entry]})
+

@@ -12,11 +12,11 @@ import pytest
 from device.camera.base import Frame
 from device.liveness.antispoof import selftest_report
 from device.liveness.api import LivenessProbe
-from device.liveness.evaluate import CAVEAT, Chunk, report, run_chunk, tracked_face
+from device.liveness.evaluate import CAVEAT, Chunk, report, run_chunk
+from device.liveness.harness import PRODUCTION, prompt_of
 from device.liveness.messages import action_prompt, catalogue
 from device.liveness.settings import ALL_ACTIONS, LivenessSettings
 from device.messages import catalogue as all_messages
-from device.vision.types import Box, Detection, FaceMesh, FaceObservation
 
 ROOT = Path(__file__).resolve().parents[3]
 EVAL = LivenessSettings(actions=["turn_left", "turn_right", "nod", "open_mouth"])
@@ -61,8 +61,11 @@ def test_every_code_has_both_languages() -> None:
     assert "liveness_turn_left" in all_messages()
 
 
-def test_selftest_reports_no_antispoof_model_in_the_default_build(tmp_path: Path) -> None:
-    assert selftest_report(ROOT / "models")["antispoof"] == "none"
+def test_selftest_reports_the_antispoof_model_of_the_default_build(tmp_path: Path) -> None:
+    report = selftest_report(ROOT / "models")
+    assert report["antispoof"] == "active"
+    assert str(report["model"]).startswith("antispoof_minifasnet@")
+    assert selftest_report(ROOT / "models", enabled=False)["antispoof"] == "installed"
     (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "models": []}))
     assert "no passive anti-spoofing model" in str(selftest_report(tmp_path)["detail"])
 
@@ -84,13 +87,10 @@ def test_smoke_one_session_per_type() -> None:
     assert result["apcer"] == {"photo": 0.0, "screen": 0.0, "replay": 0.0, "cutout": 0.0}
 
 
-def test_the_track_keeps_its_face_when_a_second_person_appears() -> None:
-    def face(x: float) -> FaceObservation:
-        mesh = FaceMesh(np.zeros((468, 3), np.float32), 0.9)
-        det = Detection(Box(x, 50, x + 80, 130), 0.9, np.zeros((6, 2), np.float32))
-        return FaceObservation(det, mesh, None)
-
-    ours, other = face(100), face(220)
-    assert tracked_face([other, ours], None) is other
-    assert tracked_face([other, face(104)], ours) is not other
-    assert tracked_face([], ours) is None
+def test_the_harness_reads_the_screen_as_a_person_does() -> None:
+    assert (PRODUCTION.width, PRODUCTION.height, PRODUCTION.fps) == (640, 480, 15.0)
+    view = {"code": "liveness_look_at_screen", "countdown_s": 1.5, "flash_rgb": [255, 0, 0]}
+    prompt = prompt_of(view)
+    assert prompt is not None and prompt.code == "liveness_look_at_screen"
+    assert prompt.flash_rgb == (255, 0, 0) and prompt.countdown_s == 1.5
+    assert prompt_of(None) is None and prompt_of({"code": None}) is None

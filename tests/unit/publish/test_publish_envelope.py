@@ -59,7 +59,7 @@ def test_round_trip_with_joserfc(keys: tuple[OKPKey, OKPKey]) -> None:
     claims = env.verify(made.token, {"dev-1": _public(signing)}.get)
     assert claims["record"] == RECORD
     assert (claims["iss"], claims["seq"], claims["jti"]) == ("dev-1", 7, made.jti)
-    assert env.unseal_personal(claims["pii"], bureau) == PERSONAL
+    assert env.unseal_personal(claims["pii"], bureau, claims["jti"]) == PERSONAL
     assert "11010519491231002X" not in made.token and "张三" not in made.token
 
 
@@ -125,4 +125,4 @@ def test_wrong_bureau_key_cannot_unseal(keys: tuple[OKPKey, OKPKey]) -> None:
     made = env.Signer("dev-1", signing, _public(bureau)).make(RECORD, PERSONAL, seq=1)
     claims = env.verify(made.token, {"dev-1": _public(signing)}.get)
     with pytest.raises(env.Rejected, match="pii_undecryptable"):
-        env.unseal_personal(claims["pii"], OKPKey.generate_key("X25519"))
+        env.unseal_personal(claims["pii"], OKPKey.generate_key("X25519"), claims["jti"])

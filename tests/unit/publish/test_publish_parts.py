@@ -50,16 +50,6 @@ def _row(jti: str, seq: int) -> StoredResult:
     return StoredResult(jti, "dev-1", "t1", seq, 1, 1, "r1", {"decision": "pass"}, None)
 
 
-def test_store_deduplicates_and_flags_replays(tmp_path: Path) -> None:
-    store = ResultStore(tmp_path / "r.db")
-    store.open()
-    assert store.insert(_row("a", 1), "d1", "tok") == "stored"
-    assert store.insert(_row("a", 1), "d1", "tok") == "duplicate"
-    assert store.insert(_row("a", 2), "d2", "tok2") == "replayed_id"
-    assert store.insert(_row("b", 1), "d3", "tok3") == "replayed_seq"
-    assert store.count() == 1
-    assert [r.jti for r in store.rows()] == ["a"]
-    store.close()
 
 
 def test_store_needs_exactly_one_backend(tmp_path: Path) -> None:
