@@ -62,12 +62,14 @@ class Kiosk:
     def new_runner(self, config: Config, models_dir: Path | None = None) -> SessionRunner:
         """A session runner for config (models sha256-verified and loaded: may raise)."""
         effective = with_models_dir(config, models_dir or self.slots.active_dir())
-        return build_runner(effective, on_view=self.publish_view, on_record=self.record)
+        return build_runner(effective, on_view=self.publish_view, on_record=self.record,
+                            readiness=self.publisher.problem)
 
     def report_models(self, runner: SessionRunner) -> None:
         """Telemetry names the models in use (name@sha256 prefix)."""
         models = {**runner.analyzer.model_ids, "embed": runner.embedder.model_id}
         self.publisher.telemetry.models = models
+        self.publisher.telemetry.decided_with = runner.decided_with.as_dict()
 
     def record(self, record: dict[str, Any], personal: dict[str, str]) -> None:
         """Durably store a decision before the person is told it was recorded."""

@@ -91,7 +91,7 @@ def quarantine(path: Path, now: dt.datetime | None = None) -> Path:
         sibling = path.with_name(path.name + suffix)
         if sibling.exists():
             os.replace(sibling, target.with_name(target.name + suffix))
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return target
 
 
@@ -182,11 +182,11 @@ def _hold(marker: Path, path: Path, renamed: Path, problem: str) -> None:
     text = (f"damaged ({problem}); renamed aside to {renamed.name}; restore a backup to "
             f"{path.name} or accept an empty store, then delete {marker.name}\n")
     marker.write_text(text, encoding="utf-8")
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     raise StorageHeld(f"{path}: {text.strip()}")
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -19,6 +19,8 @@ class CameraPump:
 
     A capture that times out or fails marks the camera lost: the pump reports it, stops the
     camera, and restarts it after a doubling delay with jitter (capped), forever until stop().
+    A report the core loop could not take (the bus is full: `on_failure` returns False) or a
+    callback that raises is counted and shown in status(); it never ends the thread.
     """
 
     def __init__(
@@ -38,6 +40,8 @@ class CameraPump:
         self._thread: threading.Thread | None = None
         self.restarts = 0
         self.frames = 0
+        self.failures_lost = 0  # camera-lost reports the bus could not take
+        self.callback_errors = 0
 
     def start(self) -> None:
         self._camera.start()
@@ -53,7 +57,9 @@ class CameraPump:
         self._camera.close()
 
     def status(self) -> dict[str, Any]:
-        return {"frames": self.frames, "restarts": self.restarts, **self._camera.status()}
+        return {"frames": self.frames, "restarts": self.restarts,
+                "failures_lost": self.failures_lost, "callback_errors": self.callback_errors,
+                **self._camera.status()}
 
     def _run(self) -> None:
         delay = 0.5
@@ -61,16 +67,25 @@ class CameraPump:
             try:
                 with self._camera.capture(self._timeout_s) as frame:
                     self.frames += 1
-                    self._on_frame(frame)
+                    self._deliver(self._on_frame, frame)
                 delay = 0.5
             except CameraError as exc:
                 log.warning("camera lost: %s; restarting in %.1f s", exc, delay)
-                self._on_failure(str(exc))
+                if self._deliver(self._on_failure, str(exc)) is False:
+                    self.failures_lost += 1
                 self._camera.stop()
                 if self._stop.wait(delay * random.uniform(0.8, 1.2)):
                     return
                 delay = min(delay * 2, self._max_backoff_s)
                 self._restart()
+
+    def _deliver(self, callback: Callable[[Any], object], value: Any) -> object:
+        try:
+            return callback(value)
+        except Exception:  # a callback boundary: the camera thread must go on
+            self.callback_errors += 1
+            log.exception("camera: event callback failed")
+            return False
 
     def _restart(self) -> None:
         try:

@@ -1,4 +1,5 @@
-"""The telemetry payload: uptime, outbox depth, last error, model versions, CPU temperature."""
+"""The telemetry payload: uptime, outbox depth, last error, model versions, CPU temperature,
+and the threshold decisions are made with (with its admin override flag)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class Telemetry:
         self.started = time.monotonic()
         self.models: dict[str, str] = {}
         self.last_error = ""
+        self.decided_with: dict[str, Any] | None = None  # model, threshold, override in use
 
     def payload(self, outbox_depth: int, link_error: str) -> dict[str, Any]:
         return {
@@ -30,4 +32,5 @@ class Telemetry:
             "last_error": self.last_error or link_error or None,
             "models": dict(self.models),
             "cpu_temp_c": read_cpu_temp_c(self.thermal_zone),
+            "decided_with": self.decided_with,
         }

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from device.clock import ClockState
+from device.match.thresholds import DecidedWith
+
 SCHEMA = "faceterm.decision/1"
 DECISIONS = frozenset({"pass", "fail", "refer", "timeout", "no_reference", "cancelled"})
 RECORD_KEYS = (
@@ -26,6 +29,8 @@ RECORD_KEYS = (
     "device_id",
     "time_utc",
     "subject",
+    "decided_with",
+    "clock",
 )
 
 
@@ -37,6 +42,8 @@ class Outcome:
     reasons: tuple[str, ...]
     attempt: int
     subject: str
+    decided_with: DecidedWith
+    clock: ClockState
     match: float | None = None
     liveness: float | None = None
     quality: float | None = None
@@ -79,6 +86,8 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "device_id": device_id,
         "time_utc": _utc(now_utc),
         "subject": outcome.subject,
+        "decided_with": outcome.decided_with.as_dict(),
+        "clock": outcome.clock.as_dict(),
     }
 
 
