@@ -17,7 +17,13 @@ from typing import Any, cast
 from joserfc.jwk import OKPKey
 
 from device.config import Config, redacted
-from device.errors import CommandRejected, ConfigError, FacetermError, ModelError
+from device.errors import (
+    CommandRefused,
+    CommandRejected,
+    ConfigError,
+    FacetermError,
+    ModelError,
+)
 from device.fleet import commands as c
 from device.fleet.auth import Command, verify_artifact
 from device.fleet.configstore import ConfigStore
@@ -97,10 +103,10 @@ def thresholds_set(s: Services, cmd: Command) -> dict[str, Any]:
     inside = bounds is not None and bounds.contains(params.match_threshold)
     where = bounds.describe() if bounds else "the model's (no calibrated threshold)"
     if not inside and not params.override:
-        raise CommandRejected("threshold_out_of_range",
+        raise CommandRefused("threshold_out_of_range",
                               f"{params.match_threshold:.6g} is outside {where}")
     if not inside and "admin" not in operator_roles(s, cmd.operator):
-        raise CommandRejected("forbidden", f"{cmd.operator}: only an admin may override {where}")
+        raise CommandRefused("forbidden", f"{cmd.operator}: only an admin may override {where}")
     if not inside:
         log.warning("thresholds.set: %s overrides %s with %.6g", cmd.operator, where,
                     params.match_threshold)
