@@ -9,11 +9,11 @@ import re
 import numpy as np
 import pytest
 
+from device.clock import ClockState
 from device.errors import ConfigError
 from device.match.matcher import Matcher, resolve_threshold
-from device.messages import DECISIONS, QUALITY_CODES, catalogue, own_messages
-from device.clock import ClockState
 from device.match.thresholds import DecidedWith
+from device.messages import DECISIONS, QUALITY_CODES, catalogue, own_messages
 from device.session.record import RECORD_KEYS, Outcome, build_record, personal_data
 
 SUBJECT = "ab" * 32
