@@ -9,6 +9,7 @@ Run as a script, this file is the publishing process itself (see child()).
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -88,7 +89,7 @@ def test_sigkill_while_publishing_loses_nothing(tmp_path: Path) -> None:
     seqs = [seq for seq, _ in rows]
     total = len(rows)
     assert seqs == sorted(set(seqs)) and seqs[-1] == last  # once each, in order of arrival
-    jumps = [b - a for a, b in zip(seqs, seqs[1:], strict=False) if b - a > 1]
+    jumps = [b - a for a, b in itertools.pairwise(seqs) if b - a > 1]
     assert len(jumps) <= KILLS and max(jumps, default=1) <= config.identity.sequence_reserve
     assert set(confirmed) <= {jti for _, jti in rows}
     print(
