@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
-import pkgutil
 import sys
 from collections.abc import Sequence
 
-from device import commands
+from device.commands import (
+    card_cmd,
+    config_cmd,
+    enroll_cmd,
+    eval_cmd,
+    liveness_cmd,
+    provision_cmd,
+    run_cmd,
+    selftest_cmd,
+    ui_cmd,
+    verify_cmd,
+)
 from device.config import DEFAULT_PATH
 from device.errors import FacetermError
 from device.logsetup import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser: every device.commands module exposes register(subparsers)."""
+    """The full parser: every device.commands module, registered explicitly."""
     parser = argparse.ArgumentParser(prog="faceterm", description=__doc__)
     parser.add_argument("--config", default=str(DEFAULT_PATH), help="TOML configuration file")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+    for module in (card_cmd, config_cmd, enroll_cmd):
+        module.register(sub)
+    liveness_cmd.register(eval_cmd.register(sub))  # `faceterm eval liveness`
+    for module in (provision_cmd, run_cmd, selftest_cmd, ui_cmd, verify_cmd):
         module.register(sub)
     return parser
 

@@ -1,30 +1,49 @@
-"""The composition root: every component of a kiosk built from the configuration, wired once."""
+"""The composition root: every component of a kiosk built from the configuration, wired once.
+
+`Kiosk(config, path).build()` returns the Daemon that runs them (device/daemon.py only runs
+lifecycles). The fleet package gets a `Services` built here and never sees the kiosk; a fleet
+`config.set` comes back here as `Kiosk.apply_config`.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from device.camera.base import Camera
+from device.camera import open_camera
+from device.camera.base import Camera, CameraConfig
+from device.camera.pump import CameraPump
 from device.cardreader.bus import bus_sink
 from device.cardreader.reader import CardReader
 from device.config import Config
-from device.core import CoreLoop
-from device.daemon import Daemon, camera_component
-from device.events import EventBus
+from device.core import CoreLoop, call_on_core
+from device.core_handler import CoreHandler
+from device.daemon import Daemon
+from device.errors import CameraError, FacetermError
+from device.events import ComponentFailed, EventBus
+from device.fleet.component import FleetComponent, load_keyring
+from device.fleet.configstore import ConfigStore, Probation
+from device.fleet.handlers import Services
 from device.fleet.modelslots import ModelSlots
+from device.fleet.sealed import ENC_KEY_NAME, ensure_enc_key, load_enc_key
 from device.health import Watchdog
-from device.kiosk import KioskHandler
 from device.logring import RingHandler
 from device.publish.publisher import Publisher
 from device.sdnotify import Notifier
-from device.session.handler import build_runner
+from device.selftest import check_models, report, running_selftest
+from device.session.handler import build_runner, open_templates
 from device.session.runner import SessionRunner
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 
 log = logging.getLogger(__name__)
+
+DEVICE_SECTIONS = frozenset({"camera", "cardreader"})
+SESSION_SECTIONS = frozenset({"session", "liveness", "vision"})
+LIVE_SECTIONS = DEVICE_SECTIONS | SESSION_SECTIONS | {"fleet"}
 
 
 def with_models_dir(config: Config, models_dir: Path) -> Config:
@@ -32,8 +51,12 @@ def with_models_dir(config: Config, models_dir: Path) -> Config:
     return config.model_copy(update={"vision": vision})
 
 
+def changed_sections(old: Config, new: Config) -> set[str]:
+    return {name for name in Config.model_fields if getattr(new, name) != getattr(old, name)}
+
+
 class Kiosk:
-    """Everything one running kiosk is made of, for the fleet channel and the tests."""
+    """Everything one running kiosk is made of, for the daemon, the fleet services and tests."""
 
     def __init__(
         self, config: Config, config_path: Path | None, camera: Camera | None = None
@@ -45,9 +68,10 @@ class Kiosk:
         self.bus = EventBus(config.device.event_queue_size)
         self.logs = RingHandler()
         self.slots = ModelSlots(Path(config.device.state_dir), Path(config.vision.models_dir))
-        self.ui = KioskUi(config.ui, on_worker_input=self._worker) if config.ui.enabled else None
+        self.ui = (ScreenServer(config.ui, on_worker_input=self._worker)
+                   if config.ui.enabled else None)
         self.publisher = Publisher(config)
-        self.handler: KioskHandler | None = None
+        self.handler: CoreHandler | None = None
         self.daemon: Daemon | None = None
 
     def _worker(self, event: Any) -> None:
@@ -76,33 +100,134 @@ class Kiosk:
         result_id = self.publisher.submit(record, personal)
         log.info("decision %s recorded as %s", record.get("decision"), result_id)
 
+    def camera_pump(self, config: Config) -> CameraPump:
+        """The camera thread for config.camera (over the injected camera object, if any)."""
+        if self.camera is None:
+            camera = open_camera(config.camera)
+        else:
+            camera = self.camera
+            camera.configure(CameraConfig(config.camera.width, config.camera.height,
+                                          config.camera.fps))
+        return CameraPump(
+            camera,
+            on_frame=self.bus.post_frame,
+            on_failure=lambda error: self.bus.post(ComponentFailed("camera", error)),
+            capture_timeout_s=config.camera.capture_timeout_s,
+        )
+
+    def card_reader(self, config: Config) -> CardReader:
+        return CardReader(config.cardreader, bus_sink(self.bus))
+
     def build(self) -> Daemon:
         config = self.config
         preview: Callable[[Any], None] = self.ui.set_preview if self.ui else lambda frame: None
         runner = self.new_runner(config)
-        self.handler = KioskHandler(runner, self.publish_view, preview, self.report_models)
+        self.handler = handler = CoreHandler(runner, self.publish_view, preview,
+                                              self.report_models)
         self.report_models(runner)
         notifier = Notifier()
-        handler = self.handler
         watchdog = Watchdog(notifier, notifier.watchdog_interval_s(),
                             describe=lambda: f"ready: {handler.state()}")
         loop = CoreLoop(self.bus, handler, beat=watchdog.beat)
-        daemon = Daemon(config=config, bus=self.bus, loop=loop, notifier=notifier)
+        self.daemon = daemon = Daemon(name=config.device.id, bus=self.bus, loop=loop,
+                                      notifier=notifier)
         daemon.add("publisher", self.publisher)  # the outbox opens before any session
         if self.ui is not None:
             daemon.add("ui", self.ui)
-        daemon.add("cardreader", CardReader(config.cardreader, bus_sink(self.bus)))
-        daemon.add("camera", camera_component(config, self.bus, self.camera))
+        daemon.add("cardreader", self.card_reader(config))
+        daemon.add("camera", self.camera_pump(config))
         if config.fleet.enabled:
-            from device.fleet.wiring import build_fleet  # the fleet is optional
-
-            daemon.add("fleet", build_fleet(self, daemon))
+            daemon.add("fleet", FleetComponent(config, self.config_path, self.publisher,
+                                               lambda: self.fleet_services(daemon),
+                                               daemon.request_restart))
         daemon.add("session", _Status(lambda: handler.status()))
         daemon.add("watchdog", watchdog)  # last: starts just before READY=1, stops first
         watchdog.add_check("publisher", lambda: bool(self.publisher.status()["running"]))
         self.logs.install()
-        self.daemon = daemon
         return daemon
+
+    # live reconfiguration (fleet config.set) ------------------------------------------------
+    def apply_config(self, new: Config, daemon: Daemon) -> dict[str, Any]:
+        """Off the core loop: build the new session, restart the devices that changed (the old
+        ones come back on failure, and the error propagates), then hand the new configuration
+        and session to the core loop. Says which sections changed and if a restart is due."""
+        old = self.config
+        changed = changed_sections(old, new)
+        runner = self.new_runner(new) if changed & SESSION_SECTIONS else None
+        try:
+            self._replace_devices(daemon, new, changed)
+        except (FacetermError, OSError):
+            self._replace_devices(daemon, old, changed & DEVICE_SECTIONS)
+            raise
+        call_on_core(self.bus, lambda: self._adopt(new, runner),
+                     new.fleet.core_call_timeout_s)
+        return {"changed": sorted(changed), "restart_required": bool(changed - LIVE_SECTIONS)}
+
+    def _replace_devices(self, daemon: Daemon, config: Config, changed: set[str]) -> None:
+        if "camera" in changed:
+            pump = self.camera_pump(config)
+            daemon.replace("camera", pump)
+            timeout_s = config.camera.capture_timeout_s + 1.0
+            if not pump.wait_for_frame(timeout_s):
+                raise CameraError(f"the new camera delivered no frame within {timeout_s:.0f} s")
+        if "cardreader" in changed:
+            daemon.replace("cardreader", self.card_reader(config))
+
+    def _adopt(self, config: Config, runner: SessionRunner | None) -> str:
+        """On the core loop: the configuration in force, and the session from the next idle."""
+        self.config = config
+        if runner is None or self.handler is None:
+            return "applied"
+        return self.handler.replace_runner(runner)
+
+    def activate_models(self, models_dir: Path) -> None:
+        runner = self.new_runner(self.config, models_dir)
+        call_on_core(self.bus, lambda: self._adopt(self.config, runner),
+                     self.config.fleet.core_call_timeout_s)
+
+    def fleet_services(self, daemon: Daemon) -> Services:
+        """What the fleet channel may use, built when it starts (opens keys and templates)."""
+        config = self.config
+        timeout = config.fleet.core_call_timeout_s
+        state_dir = Path(config.device.state_dir)
+        ensure_enc_key(state_dir)
+        templates = open_templates(config)
+        store = ConfigStore(self.config_path) if self.config_path else None
+
+        def apply(new: Config) -> dict[str, Any]:
+            result = self.apply_config(new, daemon)
+            if store is not None:
+                if result["restart_required"]:
+                    Probation(store).begin()
+                    threading.Timer(1.0, daemon.request_restart).start()
+                else:
+                    Probation(store).passed()
+            return result
+
+        def outbox_flush() -> dict[str, Any]:
+            drained = self.publisher.wait_drained(min(timeout, 20.0))
+            return {"drained": drained, "depth": self.publisher.status()["outbox"]["depth"]}
+
+        return Services(
+            config=lambda: self.config,
+            status=lambda: call_on_core(self.bus, daemon.status, timeout),
+            store=store if store is not None else ConfigStore(Path("/nonexistent/faceterm.toml")),
+            apply_config=apply,
+            keyring=load_keyring(config),
+            enc_key=load_enc_key(state_dir / ENC_KEY_NAME),
+            templates_put=lambda id_number, vector, model: templates.put(
+                id_number, vector, model, source="bureau"),
+            templates_revoke=templates.revoke,
+            slots=self.slots,
+            models_selftest=lambda d: report([check_models(d, self.config.vision)]),
+            models_activate=self.activate_models,
+            selftest=lambda: running_selftest(daemon.status(), self.slots.active_dir(),
+                                              self.config.vision, state_dir),
+            restart=lambda delay: threading.Timer(delay, daemon.request_restart).start(),
+            logs_tail=self.logs.tail,
+            outbox_flush=outbox_flush,
+            clock=time.time,
+        )
 
 
 class _Status:

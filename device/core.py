@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from device.cardreader.card import IdCard
+from device.errors import CommandRejected
 from device.events import (
     Call,
     CardInserted,
@@ -21,12 +24,13 @@ from device.events import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Handler(Protocol):
     """What the core loop drives: the verification session glue (or a logger in a bare daemon)."""
 
-    def on_card(self, card: Any, now_s: float) -> None: ...
+    def on_card(self, card: IdCard, now_s: float) -> None: ...
 
     def on_card_removed(self, now_s: float) -> None: ...
 
@@ -57,25 +61,14 @@ class CoreLoop:
         self._beat = beat
         self._tick_s = tick_s
         self.stop_requested = threading.Event()
-        self.failures: list[str] = []
-        self._hang: tuple[float, float] | None = None
         self._report_every_s = report_every_s
         self._frames = 0
         self._last_report = time.monotonic()
 
-    def hang_once(self, after_s: float, for_s: float) -> None:
-        """Testing aid for the systemd watchdog: block the loop once, after_s after run()."""
-        self._hang = (after_s, for_s)
-
     def run(self, deadline_s: float | None = None) -> None:
         """Run until stop() or the monotonic deadline passes."""
-        hang_at = time.monotonic() + self._hang[0] if self._hang else None
         while not self.stop_requested.is_set():
             now = time.monotonic()
-            if hang_at is not None and self._hang is not None and now >= hang_at:
-                hang_at = None
-                log.warning("debug: blocking the core loop for %.1f s", self._hang[1])
-                time.sleep(self._hang[1])
             if deadline_s is not None and now >= deadline_s:
                 return
             event = self.bus.get(self._tick_s)
@@ -112,7 +105,6 @@ class CoreLoop:
             self.handler.on_worker_input(event, now)
         elif isinstance(event, ComponentFailed):
             log.warning("%s failed: %s", event.component, event.error)
-            self.failures = [*self.failures[-9:], f"{event.component}: {event.error}"]
         elif isinstance(event, Call):
             self._call(event)
 
@@ -122,3 +114,18 @@ class CoreLoop:
         except Exception as exc:  # a fleet call's failure is reported to its caller
             log.exception("call on the core loop failed")
             event.reply.put((False, exc))
+
+
+def call_on_core(bus: EventBus, function: Callable[[], T], timeout_s: float) -> T:
+    """Run function on the core loop (the owner of session state) and return its result; the
+    post and the answer each wait at most timeout_s."""
+    reply: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    bus.post(Call(function, reply), timeout_s=timeout_s)
+    try:
+        ok, value = reply.get(timeout=timeout_s)
+    except queue.Empty:
+        raise CommandRejected("busy", f"core loop did not answer within {timeout_s} s") from None
+    if not ok:
+        raise value
+    result: T = value
+    return result

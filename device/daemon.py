@@ -1,4 +1,5 @@
-"""The composition root: builds every component from the configuration and runs the core loop."""
+"""The lifecycles of a running kiosk: components start in order, the core loop runs, they stop
+in reverse. What the components are is decided in device/compose.py (the composition root)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
-from device.camera import open_camera
-from device.camera.base import Camera, CameraConfig
-from device.camera.pump import CameraPump
-from device.config import Config
 from device.core import CoreLoop
-from device.events import ComponentFailed, EventBus
+from device.events import EventBus
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +26,9 @@ class Component(Protocol):
     def status(self) -> dict[str, Any]: ...
 
 
-class Notifier(Protocol):
+class ServiceNotifier(Protocol):
+    """What the service manager hears (device.sdnotify.Notifier)."""
+
     def ready(self) -> None: ...
 
     def status(self, text: str) -> None: ...
@@ -52,32 +51,35 @@ class NullNotifier:
 class Daemon:
     """Components start in order and stop in reverse; the core loop runs on the calling thread."""
 
-    config: Config
+    name: str  # the device id, for the log
     bus: EventBus
     loop: CoreLoop
     components: list[tuple[str, Component]] = field(default_factory=list)
-    notifier: Notifier = field(default_factory=NullNotifier)
+    notifier: ServiceNotifier = field(default_factory=NullNotifier)
     on_started: list[Callable[[], None]] = field(default_factory=list)
     started: list[tuple[str, Component]] = field(default_factory=list)
     restart_requested: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, name: str, component: Component) -> None:
         self.components.append((name, component))
 
     def component(self, name: str) -> Component:
-        return dict(self.components)[name]
+        with self._lock:
+            return dict(self.components)[name]
 
     def replace(self, name: str, component: Component) -> None:
-        """Stop the running component `name` and start `component` in its place (on the core
-        loop). If the new one fails to start, it is left out and the error propagates: the
+        """Stop the running component `name` and start `component` in its place (from any
+        thread). If the new one fails to start, it is left out and the error propagates: the
         caller restores the previous configuration."""
-        index = next(i for i, (n, _) in enumerate(self.components) if n == name)
-        old = self.components[index][1]
-        old.stop()
-        self.started = [(n, c) for n, c in self.started if n != name]
-        self.components[index] = (name, component)
-        component.start()
-        self.started.append((name, component))
+        with self._lock:
+            index = next(i for i, (n, _) in enumerate(self.components) if n == name)
+            old = self.components[index][1]
+            old.stop()
+            self.started = [(n, c) for n, c in self.started if n != name]
+            self.components[index] = (name, component)
+            component.start()
+            self.started.append((name, component))
 
     def request_restart(self) -> None:
         """End the core loop; `faceterm run` then re-executes itself (systemd keeps the PID)."""
@@ -86,7 +88,9 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         report: dict[str, Any] = {"state": self.loop.handler.state(), "bus": self.bus.status()}
-        for name, component in self.started:
+        with self._lock:
+            started = list(self.started)
+        for name, component in started:
             report[name] = component.status()
         return report
 
@@ -94,16 +98,17 @@ class Daemon:
         """Start everything, signal READY, run until SIGTERM/SIGINT or the duration, stop."""
         self._install_signal_handlers()
         try:
-            for name, component in self.components:
+            for name, component in list(self.components):
                 self.notifier.status(f"starting {name}")
-                component.start()
-                self.started.append((name, component))
+                with self._lock:
+                    component.start()
+                    self.started.append((name, component))
                 log.info("%s started", name)
             for hook in self.on_started:
                 hook()
             self.notifier.ready()
             self.notifier.status(f"ready: {self.loop.handler.state()}")
-            log.info("faceterm %s ready", self.config.device.id)
+            log.info("faceterm %s ready", self.name)
             deadline = time.monotonic() + duration_s if duration_s else None
             self.loop.run(deadline)
         finally:
@@ -113,12 +118,15 @@ class Daemon:
         return 0
 
     def _stop_all(self) -> None:
-        for name, component in reversed(self.started):
+        with self._lock:
+            started = list(reversed(self.started))
+        for name, component in started:
             try:
                 component.stop()
             except Exception:  # one component's failure must not keep the others running
                 log.exception("stopping %s failed", name)
-        self.started.clear()
+        with self._lock:
+            self.started.clear()
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -131,17 +139,3 @@ class Daemon:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
 
-
-def camera_component(config: Config, bus: EventBus, camera: Camera | None = None) -> CameraPump:
-    """The camera thread for config.camera (or for a camera object built elsewhere)."""
-    if camera is None:
-        camera = open_camera(config.camera)
-    else:
-        camera.configure(CameraConfig(config.camera.width, config.camera.height,
-                                      config.camera.fps))
-    return CameraPump(
-        camera,
-        on_frame=bus.post_frame,
-        on_failure=lambda error: bus.post(ComponentFailed("camera", error)),
-        capture_timeout_s=config.camera.capture_timeout_s,
-    )

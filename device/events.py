@@ -1,4 +1,6 @@
-"""Events that hardware and network threads post to the core loop, and the bounded bus they use."""
+"""Events that hardware and network threads post to the core loop, and the bounded bus they use.
+
+The card reader's events (device/cardreader/events.py) are posted as they are."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ import collections
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from device.camera.base import Frame
+from device.cardreader.events import CardInserted, CardRefused, CardRemoved
 
 log = logging.getLogger(__name__)
 
@@ -17,23 +21,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class FrameArrived:
     frame: Frame
-
-
-@dataclass(frozen=True, slots=True)
-class CardInserted:
-    card: Any  # device.cardreader.card.IdCard
-
-
-@dataclass(frozen=True, slots=True)
-class CardRemoved:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class CardRefused:
-    """A card was read but cannot be used (expired, bad check digit...): `reason` is a code."""
-
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +42,11 @@ class WorkerInput:
 class Call:
     """Run `function` on the core loop (used by the fleet channel) and hand back its result."""
 
-    function: Any
-    reply: queue.Queue[Any]
+    function: Callable[[], object]
+    reply: queue.Queue[tuple[bool, Any]]  # (True, result) or (False, the exception)
 
+
+__all__ = ["CardInserted", "CardRefused", "CardRemoved"]  # the card reader's, on this bus
 
 Event = (
     FrameArrived | CardInserted | CardRemoved | CardRefused | ComponentFailed | WorkerInput | Call

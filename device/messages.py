@@ -7,9 +7,10 @@ new one instead. Liveness prompts live in device/liveness/messages.py and are me
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from device.liveness.messages import catalogue as liveness_catalogue
 
 Message = tuple[str, str]
 
@@ -76,7 +77,6 @@ _RESULTS: dict[str, Message] = {
     "identify_timeout": ("未检测到人脸", "No face arrived in time"),
     "capture_timeout": ("未能采集到合格的人脸图像", "No usable face image in time"),
     "liveness_timeout": ("活体检测超时", "The liveness check timed out"),
-    "match_timeout": ("比对超时", "Matching timed out"),
     "card_removed": ("身份证已移开", "The ID card was removed"),
     "worker_input": ("工作人员录入身份证号码", "ID number keyed in by a worker"),
 }
@@ -91,17 +91,10 @@ def own_messages() -> Mapping[str, Message]:
 
 
 def catalogue() -> Mapping[str, Message]:
-    """Every code: the session's and, when the liveness package provides them, its prompts."""
+    """Every code: the session's and the liveness package's prompts and reasons."""
     merged = dict(own_messages())
-    try:
-        module = importlib.import_module("device.liveness.messages")
-    except ImportError:
-        return MappingProxyType(merged)
-    extra = getattr(module, "catalogue", None) or getattr(module, "MESSAGES", None)
-    table = extra() if callable(extra) else extra
-    if isinstance(table, Mapping):
-        for code, pair in table.items():
-            merged.setdefault(str(code), (str(pair[0]), str(pair[1])))
+    for code, pair in liveness_catalogue().items():
+        merged.setdefault(code, pair)
     return MappingProxyType(merged)
 
 

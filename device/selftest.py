@@ -112,3 +112,40 @@ def check_disk(path: Path, min_free: int = MIN_FREE_BYTES) -> Check:
         return f"{free // 2**20} MiB free"
 
     return guarded("disk", probe)
+
+
+def running_selftest(
+    status: dict[str, Any], models_dir: Path, settings: VisionSettings, state_dir: Path
+) -> dict[str, Any]:
+    """The full self-test of a running kiosk, from its daemon status (the fleet's selftest.run)."""
+    from device.liveness.antispoof import selftest_report  # loads a model only when asked
+
+    checks = [
+        check_models(models_dir, settings),
+        guarded("camera", lambda: _frames(status.get("camera", {}))),
+        guarded("cardreader", lambda: _reader(status.get("cardreader", {}))),
+        guarded("broker", lambda: _broker(status.get("publisher", {}))),
+        check_clock(),
+        check_disk(state_dir),
+    ]
+    spoof = selftest_report(models_dir)
+    checks.append(Check("antispoof", spoof.get("antispoof") != "error", str(spoof["detail"])))
+    return report(checks)
+
+
+def _frames(camera: dict[str, Any]) -> str:
+    if not camera.get("frames"):
+        raise RuntimeError("no frame captured yet")
+    return f"{camera['frames']} frames, {camera.get('restarts', 0)} restarts"
+
+
+def _reader(reader: dict[str, Any]) -> str:
+    if not reader.get("connected"):
+        raise RuntimeError("ID-card reader not connected (SAM not answering)")
+    return f"SAM answering on {reader.get('port')}"
+
+
+def _broker(publisher: dict[str, Any]) -> str:
+    if not publisher.get("connected"):
+        raise RuntimeError(f"broker not reachable: {publisher.get('last_error')}")
+    return f"connected; outbox depth {publisher.get('outbox', {}).get('depth')}"

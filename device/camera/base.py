@@ -7,10 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import numpy as np
-import numpy.typing as npt
-
-Image = npt.NDArray[np.uint8]
+from device.vision.types import Image
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from device.backoff import Backoff
 from device.camera.base import Camera, Frame
 from device.errors import CameraError
 
@@ -38,6 +38,7 @@ class CameraPump:
         self._max_backoff_s = max_backoff_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._first_frame = threading.Event()
         self.restarts = 0
         self.frames = 0
         self.failures_lost = 0  # camera-lost reports the bus could not take
@@ -56,27 +57,32 @@ class CameraPump:
             self._thread = None
         self._camera.close()
 
+    def wait_for_frame(self, timeout_s: float) -> bool:
+        """True once the camera has delivered a frame; False if none came within timeout_s."""
+        return self._first_frame.wait(timeout_s)
+
     def status(self) -> dict[str, Any]:
         return {"frames": self.frames, "restarts": self.restarts,
                 "failures_lost": self.failures_lost, "callback_errors": self.callback_errors,
                 **self._camera.status()}
 
     def _run(self) -> None:
-        delay = 0.5
+        backoff = Backoff(0.5, self._max_backoff_s)
         while not self._stop.is_set():
             try:
                 with self._camera.capture(self._timeout_s) as frame:
                     self.frames += 1
+                    self._first_frame.set()
                     self._deliver(self._on_frame, frame)
-                delay = 0.5
+                backoff.reset()
             except CameraError as exc:
+                delay = backoff.next()
                 log.warning("camera lost: %s; restarting in %.1f s", exc, delay)
                 if self._deliver(self._on_failure, str(exc)) is False:
                     self.failures_lost += 1
                 self._camera.stop()
-                if self._stop.wait(delay * random.uniform(0.8, 1.2)):
+                if self._stop.wait(delay):
                     return
-                delay = min(delay * 2, self._max_backoff_s)
                 self._restart()
 
     def _deliver(self, callback: Callable[[Any], object], value: Any) -> object:

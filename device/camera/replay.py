@@ -17,9 +17,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from device.camera.base import CameraConfig, Frame, Image
+from device.camera.base import CameraConfig, Frame
 from device.camera.threaded import ThreadedCamera
 from device.errors import CameraError
+from device.vision.types import Image
 
 log = logging.getLogger(__name__)
 

@@ -1,31 +1,19 @@
 """Adapter from the card reader's events to the daemon's EventBus (device/events.py).
 
-A refused card becomes device.events.CardRefused; reader errors become ComponentFailed.
+Card events go on the bus as they are; reader errors become ComponentFailed.
 """
 
 from __future__ import annotations
 
 from device import events as bus_events
-from device.cardreader.events import (
-    CardInserted,
-    CardRefused,
-    CardRemoved,
-    EventSink,
-    ReaderError,
-    ReaderEvent,
-)
+from device.cardreader.events import EventSink, ReaderError, ReaderEvent
 
 
 def to_bus_event(event: ReaderEvent) -> bus_events.Event:
-    """The device.events counterpart of a card-reader event."""
-    if isinstance(event, CardInserted):
-        return bus_events.CardInserted(event.card)
-    if isinstance(event, CardRemoved):
-        return bus_events.CardRemoved()
-    if isinstance(event, CardRefused):
-        return bus_events.CardRefused(event.reason)
-    assert isinstance(event, ReaderError)
-    return bus_events.ComponentFailed("cardreader", f"{event.code}: {event.detail}")
+    """The bus event for a card-reader event: itself, or ComponentFailed for a reader error."""
+    if isinstance(event, ReaderError):
+        return bus_events.ComponentFailed("cardreader", f"{event.code}: {event.detail}")
+    return event
 
 
 def bus_sink(bus: bus_events.EventBus, timeout_s: float = 5.0) -> EventSink:

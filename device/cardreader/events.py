@@ -1,4 +1,8 @@
-"""Events the card reader posts to the daemon's core loop (which owns all session state)."""
+"""Events the card reader posts to the daemon's core loop (which owns all session state).
+
+`CardInserted`, `CardRefused` and `CardRemoved` travel on the core loop's bus as they are
+(device/events.py); `CardRemoved` is also the session machine's event. Times are monotonic
+seconds (`now_s`, as everywhere in the session)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ class CardInserted:
     """A card was read and passed validation (number, birth date, validity)."""
 
     card: IdCard
-    at_s: float
+    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +31,12 @@ class CardRefused:
 
     reason: str
     detail: str
-    at_s: float
+    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
 class CardRemoved:
-    at_s: float
+    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +45,7 @@ class ReaderError:
 
     code: str
     detail: str
-    at_s: float
+    now_s: float
 
 
 ReaderEvent = CardInserted | CardRefused | CardRemoved | ReaderError

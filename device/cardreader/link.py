@@ -16,6 +16,7 @@ from typing import Protocol
 
 import serial
 
+from device.backoff import capped_delay
 from device.cardreader.card import IdCard, decode_card
 from device.cardreader.protocol import (
     Cmd,
@@ -88,8 +89,7 @@ class LinkCounters:
 
 def backoff_s(settings: CardReaderSettings, attempt: int, rng: random.Random) -> float:
     """Doubling delay from retry_backoff_s, capped at max_backoff_s, with 50-100 % jitter."""
-    doubled: float = settings.retry_backoff_s * 2.0 ** max(attempt - 1, 0)
-    return min(settings.max_backoff_s, doubled) * (0.5 + 0.5 * rng.random())
+    return capped_delay(settings.retry_backoff_s, settings.max_backoff_s, attempt, rng)
 
 
 class SamLink:

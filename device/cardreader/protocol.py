@@ -95,7 +95,7 @@ class Cmd(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
+class ReaderCommand:
     cmd: int
     param: int
     data: bytes = b""
@@ -181,10 +181,10 @@ def decode_response(payload: bytes) -> Response:
     return Response(status=payload[2], data=bytes(payload[3:]), sw1=payload[0], sw2=payload[1])
 
 
-def decode_command(payload: bytes) -> Command:
+def decode_command(payload: bytes) -> ReaderCommand:
     if len(payload) < 2:
         raise ProtocolError(f"command payload of {len(payload)} bytes is too short")
-    return Command(cmd=payload[0], param=payload[1], data=bytes(payload[2:]))
+    return ReaderCommand(cmd=payload[0], param=payload[1], data=bytes(payload[2:]))
 
 
 def decode_card_data(data: bytes, with_fingerprint: bool = False) -> CardData:

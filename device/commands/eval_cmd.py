@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
+from device.commands import Subparsers
 from device.errors import ConfigError
 
 
-def register(sub: Any) -> None:
+def register(sub: Subparsers[argparse.ArgumentParser]) -> Subparsers[argparse.ArgumentParser]:
+    """`faceterm eval` and its lfw benchmark; returns the benchmarks for other modules."""
     parser = sub.add_parser("eval", help="evaluate the on-device models")
     benchmarks = parser.add_subparsers(dest="benchmark", required=True)
     lfw = benchmarks.add_parser(
@@ -24,6 +25,7 @@ def register(sub: Any) -> None:
     lfw.add_argument("--threads", type=int, default=None, help="interpreter threads")
     lfw.add_argument("--no-progress", action="store_true", help="no progress bar")
     lfw.set_defaults(handler=_lfw)
+    return benchmarks
 
 
 def _lfw(args: argparse.Namespace) -> int:

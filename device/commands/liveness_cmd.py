@@ -1,7 +1,7 @@
 """`faceterm eval liveness`: APCER per attack type and BPCER on SYNTHETIC liveness sessions.
 
-`faceterm eval` itself belongs to eval_cmd.py (models area); this module adds its `liveness`
-benchmark to that parser when it exists (commands register in name order) or creates it.
+`faceterm eval` itself belongs to eval_cmd.py (models area); device/cli.py hands this module the
+benchmarks subparsers that eval_cmd.register returns.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
+from device.commands import Subparsers
 from device.errors import ConfigError
 from device.liveness.settings import Action, LivenessSettings
 
@@ -18,8 +18,7 @@ EVAL_ACTIONS: list[Action] = ["turn_left", "turn_right", "nod", "open_mouth"]
 DEFAULT_LFW = "../shared/data/lfw-dev/images"
 
 
-def register(sub: Any) -> None:
-    benchmarks = _eval_benchmarks(sub)
+def register(benchmarks: Subparsers[argparse.ArgumentParser]) -> None:
     parser = benchmarks.add_parser(
         "liveness", help="APCER per attack type and BPCER on synthetic sessions (not camera data)"
     )
@@ -32,16 +31,6 @@ def register(sub: Any) -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--no-flash", action="store_true", help="evaluate without screen flash")
     parser.set_defaults(handler=_liveness)
-
-
-def _eval_benchmarks(sub: Any) -> Any:
-    existing = sub.choices.get("eval") if hasattr(sub, "choices") else None
-    if existing is not None:
-        for action in existing._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                return action
-    parser = sub.add_parser("eval", help="evaluate the on-device models")
-    return parser.add_subparsers(dest="benchmark", required=True)
 
 
 def _liveness(args: argparse.Namespace) -> int:

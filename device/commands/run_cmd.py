@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 def register(sub: Any) -> None:
     parser = sub.add_parser("run", help="run the verification daemon")
     parser.add_argument("--duration", type=float, default=None, help="stop after S seconds")
-    parser.add_argument("--debug-hang-after", type=float, default=None, metavar="S",
-                        help="testing the watchdog: block the core loop once, S s after start")
-    parser.add_argument("--debug-hang-for", type=float, default=5.0, metavar="S",
-                        help="how long --debug-hang-after blocks the core loop")
     parser.set_defaults(handler=_run)
 
 
@@ -52,7 +48,5 @@ def _run_once(args: argparse.Namespace, path: Path) -> tuple[int, bool]:
     config = load(path)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else config.device.log_level)
     daemon = Kiosk(config, path).build()
-    if args.debug_hang_after is not None:
-        daemon.loop.hang_once(args.debug_hang_after, args.debug_hang_for)
     code = daemon.run(args.duration)
     return code, daemon.restart_requested

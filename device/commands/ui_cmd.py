@@ -12,7 +12,7 @@ from typing import Any
 from device.config import load
 from device.ui.browser import kiosk_command, wait_for_page
 from device.ui.demo import run_demo
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
 
 
@@ -40,7 +40,7 @@ def _demo(args: argparse.Namespace) -> int:
     if args.port is not None:
         update["port"] = args.port
     settings = _settings(args).model_copy(update=update)
-    ui = KioskUi(settings, on_worker_input=lambda event: print("worker input, consent:",
+    ui = ScreenServer(settings, on_worker_input=lambda event: print("worker input, consent:",
                                                                 event.consent))
     stop = threading.Event()
     ui.start()

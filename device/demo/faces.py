@@ -14,15 +14,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.errors import FacetermError
+from device.vision.types import Image
 
 PACKAGE = "face_recognition==1.3.0"
 PHOTOS = ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")
-Image = npt.NDArray[np.uint8]
-
-
 def fetch_photos(folder: Path, cache: Path, timeout_s: float = 300.0) -> dict[str, Path]:
     """The demo photos in folder, downloading the archive into cache the first time."""
     folder.mkdir(parents=True, exist_ok=True)

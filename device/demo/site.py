@@ -17,6 +17,7 @@ from joserfc.jwk import OKPKey
 from device.fleet.configstore import to_toml, write_atomically
 from device.fleet.keyring import operator_entry
 from device.publish import identity, pki
+from device.secretfile import write_secret
 
 REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -52,8 +53,7 @@ class Site:
         operator = bureau / f"{operator_kid}.jwk"
         if not operator.exists():
             key = OKPKey.generate_key("Ed25519")
-            operator.touch(mode=0o600)
-            operator.write_text(json.dumps(key.as_dict(private=True)), encoding="utf-8")
+            write_secret(operator, json.dumps(key.as_dict(private=True)).encode("utf-8"))
         return cls(root, authority, ca_dir / "ca.crt", ca_dir / "localhost.crt",
                    ca_dir / "localhost.key", bureau / "bureau.key", bureau / "bureau.pub.jwk",
                    bureau / "devices.json", operator, operator_kid)

@@ -11,25 +11,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame
 from device.camera.threaded import ThreadedCamera
 from device.errors import CameraError
 from device.liveness.api import Prompt
-from device.liveness.scenes import FaceSource, room
+from device.liveness.scenes import FaceSource, Scene, room
 from device.vision.analyzer import FaceAnalyzer
+from device.vision.types import Image
 
-Image = npt.NDArray[np.uint8]
 SCENE_SIZE = (320, 240)
-
-
-class Scene(Protocol):
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 def face_source(name: str, rgb: Image, analyzer: FaceAnalyzer) -> FaceSource:

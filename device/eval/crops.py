@@ -13,15 +13,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.errors import FacetermError
 from device.vision.align import ALIGNED_SIZE, align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.settings import VisionSettings
-from device.vision.types import FaceObservation
+from device.vision.types import FaceObservation, Image
 
-Image = npt.NDArray[np.uint8]
 CENTRE_CROP_FRACTION = 0.5
 MAX_FACES = 4
 

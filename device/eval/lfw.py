@@ -22,6 +22,7 @@ import numpy.typing as npt
 from device.errors import FacetermError
 from device.eval import metrics
 from device.eval.crops import CropMaker, read_rgb
+from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
 OPERATING_FAR = 1e-3
@@ -29,7 +30,6 @@ REPORT_FARS = (1e-2, 1e-3)
 # The ceiling of the decision threshold: FAR 1e-6 cannot be measured on 1,500 impostor pairs,
 # so the ceiling is where genuine acceptance on lfw-dev would fall below 90 %.
 CEILING_TAR = 0.9
-Vector = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)

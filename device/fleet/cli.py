@@ -27,6 +27,8 @@ from device.fleet.client import Endpoint, FleetClient
 from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_artifact, sign_command
 from device.publish.identity import load_registry
+from device.publish.mqtt import LinkConfig
+from device.secretfile import write_secret
 from device.vision.models import file_sha256
 
 
@@ -79,8 +81,9 @@ def _signer(parser: argparse.ArgumentParser) -> None:
 
 def _client(args: argparse.Namespace) -> FleetClient:
     host, _, port = args.broker.rpartition(":")
-    endpoint = Endpoint(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
-                        args.client_id, args.prefix, args.tenant)
+    link = LinkConfig(host, int(port), str(args.ca), str(args.cert), str(args.key_file),
+                      args.client_id)
+    endpoint = Endpoint(link, args.prefix, args.tenant)
     client = FleetClient(endpoint, load_registry(args.devices_registry))
     client.connect()
     return client
@@ -90,8 +93,7 @@ def _keygen(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     key = OKPKey.generate_key("Ed25519")
     private = args.dir / f"{args.kid}.jwk"
-    private.touch(mode=0o600)
-    private.write_text(json.dumps(key.as_dict(private=True)))
+    write_secret(private, json.dumps(key.as_dict(private=True)).encode())
     entry = operator_entry(args.kid, key.as_dict(private=False), args.roles.split(","))
     (args.dir / f"{args.kid}.operator.json").write_text(json.dumps(entry, indent=2))
     print(f"wrote {private} (keep it secret) and {args.kid}.operator.json (for operators.json)")

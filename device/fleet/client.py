@@ -4,36 +4,32 @@ read retained status and telemetry. Used by `faceterm-fleet` and by tests."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import queue
 import secrets
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import paho.mqtt.client as mqtt
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
-from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from device.errors import FacetermError
+from device.publish.mqtt import LinkConfig, LinkHooks, MqttLink
 
 FINAL = frozenset({"SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT"})
+OUTGOING_MAX = 10_000  # commands waiting for the link's thread (a fleet is a few thousand)
 
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    host: str
-    port: int
-    ca_cert: str
-    client_cert: str
-    client_key: str
-    client_id: str
+    link: LinkConfig  # the broker, the TLS files and the fleet identity's client id
     prefix: str = "faceterm/v1"
     tenant: str = "default"
 
@@ -66,7 +62,8 @@ def verify_reply(token: bytes, registry: dict[str, OKPKey]) -> tuple[str, dict[s
 
 
 class FleetClient:
-    """One MQTT v5 connection as the bureau's fleet identity."""
+    """One MQTT v5 connection as the bureau's fleet identity, over device.publish.mqtt.MqttLink
+    (the same client, TLS set-up and reconnect backoff as the kiosk's) on its own thread."""
 
     def __init__(self, endpoint: Endpoint, registry: dict[str, OKPKey]) -> None:
         self.endpoint = endpoint
@@ -74,45 +71,77 @@ class FleetClient:
         self.session = secrets.token_hex(6)
         self.collected = Collected()
         self.retained: dict[str, dict[str, Any]] = {}
-        self._client: mqtt.Client | None = None
+        self._link: MqttLink | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         self._connected = threading.Event()
+        self._outgoing: queue.Queue[tuple[str, bytes, Properties]] = queue.Queue(OUTGOING_MAX)
+        self._unacked = 0
+        self._acks = threading.Condition()
 
     def connect(self, timeout_s: float = 10.0) -> None:
         e = self.endpoint
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=e.client_id,
-                             protocol=mqtt.MQTTv5)
-        client.tls_set(ca_certs=e.ca_cert, certfile=e.client_cert, keyfile=e.client_key,
-                       cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.on_connect = lambda c, u, f, reason, p: self._connected.set()
-        client.on_message = self._on_message
-        client.connect(e.host, e.port, keepalive=30)
-        client.loop_start()
-        self._client = client
+        config = dataclasses.replace(e.link, connect_timeout_s=timeout_s)
+        hooks = LinkHooks(connected=self._on_connected, message=self._on_message,
+                          acked=self._on_acked)
+        self._link = MqttLink(config, hooks)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._link.run, args=(self._stop, self._tick),
+                                        name="fleet-client", daemon=True)
+        self._thread.start()
         if not self._connected.wait(timeout_s):
             self.close()
-            raise FacetermError(f"no connection to {e.host}:{e.port} within {timeout_s} s")
-        base = f"{e.prefix}/{e.tenant}/+"
-        for suffix in (f"reply/{self.session}", "status", "telemetry"):
-            client.subscribe(f"{base}/{suffix}", qos=1)
+            raise FacetermError(
+                f"no connection to {config.host}:{config.port} within {timeout_s} s")
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.loop_stop()
-            self._client.disconnect()
-            self._client = None
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+            self._thread = None
+        self._link = None
+        self._connected.clear()
 
-    def send(self, devices: Iterable[str], token: str, command: str) -> None:
-        """Publish one signed token to each device's cmd topic, asking for replies."""
-        if self._client is None:
+    def send(self, devices: Iterable[str], token: str, command: str,
+             timeout_s: float = 10.0) -> None:
+        """Publish one signed token to each device's cmd topic, asking for replies; return
+        once the broker has acknowledged them all (FacetermError after timeout_s)."""
+        if self._link is None:
             raise FacetermError("not connected")
         e = self.endpoint
         for device in devices:
             props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             props.ResponseTopic = f"{e.prefix}/{e.tenant}/{device}/reply/{self.session}"
             props.CorrelationData = f"{device}:{self.session}".encode()
-            info = self._client.publish(f"{e.prefix}/{e.tenant}/{device}/cmd/{command}",
-                                        token.encode(), qos=1, properties=props)
-            info.wait_for_publish(timeout=10.0)
+            with self._acks:
+                self._unacked += 1
+            self._outgoing.put((f"{e.prefix}/{e.tenant}/{device}/cmd/{command}",
+                                token.encode(), props), timeout=timeout_s)
+        with self._acks:
+            if not self._acks.wait_for(lambda: self._unacked == 0, timeout_s):
+                raise FacetermError(f"the broker did not acknowledge within {timeout_s} s")
+
+    def _tick(self) -> None:
+        """On the link's thread: hand queued commands to the client."""
+        while self._link is not None and self._link.connected:
+            try:
+                topic, payload, props = self._outgoing.get_nowait()
+            except queue.Empty:
+                return
+            self._link.publish(topic, payload, qos=1, properties=props)
+
+    def _on_connected(self) -> None:
+        assert self._link is not None
+        e = self.endpoint
+        base = f"{e.prefix}/{e.tenant}/+"
+        for suffix in (f"reply/{self.session}", "status", "telemetry"):
+            self._link.subscribe(f"{base}/{suffix}", qos=1)
+        self._connected.set()
+
+    def _on_acked(self, mid: int, code: int, reason: str) -> None:
+        with self._acks:
+            self._unacked = max(0, self._unacked - 1)
+            self._acks.notify_all()
 
     def wait(self, devices: set[str], timeout_s: float,
              progress: Callable[[int], None] = lambda n: None) -> dict[str, dict[str, Any]]:
@@ -135,16 +164,16 @@ class FleetClient:
         time.sleep(wait_s)
         return dict(self.retained)
 
-    def _on_message(self, client: Any, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        parts = msg.topic.split("/")
+    def _on_message(self, topic: str, payload: bytes, props: Properties | None) -> None:
+        parts = topic.split("/")
         device = parts[-2] if parts[-1] in ("status", "telemetry") else parts[-3]
         if parts[-1] == "status":
-            self.retained.setdefault(device, {})["status"] = msg.payload.decode(errors="replace")
+            self.retained.setdefault(device, {})["status"] = payload.decode(errors="replace")
         elif parts[-1] == "telemetry":
             with contextlib.suppress(ValueError):
-                self.retained.setdefault(device, {})["telemetry"] = json.loads(msg.payload)
+                self.retained.setdefault(device, {})["telemetry"] = json.loads(payload)
         else:
-            self._on_reply(bytes(msg.payload))
+            self._on_reply(payload)
 
     def _on_reply(self, payload: bytes) -> None:
         try:

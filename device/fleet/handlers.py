@@ -32,6 +32,7 @@ from device.fleet.modelslots import ModelSlots, fetch, install
 from device.fleet.sealed import decode_vector, open_sealed
 from device.match.thresholds import ThresholdRange, manifest_range
 from device.vision.models import Manifest
+from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Services:
     apply_config: Callable[[Config], dict[str, Any]]  # raises FacetermError on a failed check
     keyring: Keyring
     enc_key: OKPKey
-    templates_put: Callable[[str, Any, str], str]  # (id_number, vector, model) -> subject
+    templates_put: Callable[[str, Vector, str], str]  # (id_number, vector, model) -> subject
     templates_revoke: Callable[[str], bool]
     slots: ModelSlots
     models_selftest: Callable[[Path], dict[str, Any]]

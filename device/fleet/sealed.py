@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from device.errors import CommandRejected
+from device.secretfile import write_secret
 
 ENC_KEY_NAME = "device.enc.key"
 ALGS = ["ECDH-ES", "A256GCM"]
@@ -31,11 +31,7 @@ def ensure_enc_key(state_dir: Path) -> dict[str, Any]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, pem)
-        finally:
-            os.close(fd)
+        write_secret(path, pem, exclusive=True)
     public: dict[str, Any] = dict(load_enc_key(path).as_dict(private=False))
     exported = state_dir / "device.enc.pub.jwk"  # for the bureau: templates.put is sealed to it
     if not exported.exists():

@@ -13,14 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.errors import ModelError
 from device.vision.models import Manifest, ModelEntry
 from device.vision.runtime import TFLiteModel
-from device.vision.types import Box
+from device.vision.types import Box, Image
 
-Image = npt.NDArray[np.uint8]
 TASK = "antispoof"
 OUTPUT_TYPES = ("live_probability", "spoof_probability")
 

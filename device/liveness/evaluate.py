@@ -13,15 +13,14 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.camera.base import Frame
 from device.errors import ConfigError, ModelError
-from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
+from device.liveness.api import LivenessProbe, LivenessVerdict
 from device.liveness.challenge import action_levels, baseline_of
 from device.liveness.measures import FaceMeasures, box_iou, measure
 from device.liveness.messages import action_prompt
@@ -32,6 +31,7 @@ from device.liveness.scenes import (
     Person,
     PhotoAttack,
     Replay,
+    Scene,
     ScreenAttack,
 )
 from device.liveness.settings import LivenessSettings
@@ -40,9 +40,8 @@ from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
 from device.vision.settings import VisionSettings
-from device.vision.types import FaceObservation
+from device.vision.types import FaceObservation, Image
 
-Image = npt.NDArray[np.uint8]
 KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
 FPS = 10.0
 MAX_SESSION_S = 25.0
@@ -53,10 +52,6 @@ CAVEAT = (
     "simulated flash, screens and prints); captures from a real camera, real screens and real "
     "prints are still needed before anyone trusts them."
 )
-
-
-class Scene(Protocol):
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 def load_sources(analyzer: FaceAnalyzer, lfw_dir: Path | None, limit: int) -> list[FaceSource]:

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from device.vision.types import Box
+from device.vision.types import Box, Image
 
-Image = npt.NDArray[np.uint8]
 RGB = tuple[int, int, int]
 PALETTE: tuple[RGB, ...] = (
     (255, 0, 0),

@@ -12,9 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from device.vision.geometry import eye_aspect_ratio, mouth_opening_ratio
-from device.vision.types import Box, FaceObservation, Points
+from device.vision.types import Box, FaceObservation, Image, Points
 
-Image = npt.NDArray[np.uint8]
 # Mesh eye contours (person's right, left) used for the eye-appearance measure.
 EYE_CONTOURS = (
     (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7),

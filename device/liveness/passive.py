@@ -17,9 +17,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from device.vision.types import Box
+from device.vision.types import Box, Image
 
-Image = npt.NDArray[np.uint8]
 FFT_SIZE = 96
 BAND = (0.28, 0.95)  # fraction of the Nyquist radius
 

@@ -8,6 +8,7 @@ are still needed before anyone trusts numbers measured on it.
 from __future__ import annotations
 
 import math
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -23,9 +24,8 @@ from device.liveness.synth import (
     reflect_flash,
     render_pose,
 )
-from device.vision.types import Points
+from device.vision.types import Image, Points
 
-Image = npt.NDArray[np.uint8]
 ACTION_POSES = {
     "liveness_turn_left": Pose(yaw_deg=30.0),
     "liveness_turn_right": Pose(yaw_deg=-30.0),
@@ -33,6 +33,12 @@ ACTION_POSES = {
     "liveness_open_mouth": Pose(mouth_open=1.0),
     "liveness_blink": Pose(eyes_closed=1.0),
 }
+
+
+class Scene(Protocol):
+    """What the camera sees: one RGB frame for the prompt on screen at now_s."""
+
+    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 class FaceSource:

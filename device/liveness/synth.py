@@ -17,9 +17,8 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix
 from scipy.spatial import Delaunay
 
-from device.vision.types import Points
+from device.vision.types import Image, Points
 
-Image = npt.NDArray[np.uint8]
 FloatImage = npt.NDArray[np.float32]
 # Upper and lower lid contours (mesh indices) of the person's right and left eye.
 UPPER_LIDS = ((246, 161, 160, 159, 158, 157, 173), (466, 388, 387, 386, 385, 384, 398))

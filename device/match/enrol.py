@@ -6,32 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from device.session.settings import QualitySettings
 from device.vision.align import align_face, five_points
 from device.vision.quality import assess
-from device.vision.types import FaceObservation
+from device.vision.types import AnalyzerPort, EmbedderPort, Image, Vector
 
-Image = npt.NDArray[np.uint8]
-Vector = npt.NDArray[np.float32]
 # Gates that do not disqualify a still photo taken by a service-window clerk: the guide oval,
 # the stillness of a live stream and the kiosk's distance limits do not apply to it.
 IGNORED_FOR_STILLS = frozenset({"off_centre", "not_still", "too_close", "backlit"})
-
-
-class Analyzer(Protocol):
-    def analyze(
-        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]: ...
-
-
-class Embedder(Protocol):
-    def embed(self, aligned_rgb_112: Image) -> Vector: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +45,8 @@ def average(vectors: Iterable[Vector]) -> Vector | None:
 
 def enrol_images(
     images: Iterable[tuple[str, Image]],
-    analyzer: Analyzer,
-    embedder: Embedder,
+    analyzer: AnalyzerPort,
+    embedder: EmbedderPort,
     quality: QualitySettings,
     strict: bool = True,
 ) -> Enrolment:

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from device.match.enrol import average, read_rgb
 from device.match.matcher import cosine, resolve_threshold
@@ -28,9 +27,9 @@ from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
 from device.vision.settings import VisionSettings
+from device.vision.types import Vector
 
 DEFAULT_LFW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lfw-dev"
-Vector = npt.NDArray[np.float32]
 Pair = tuple[str, str, bool]
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from device.errors import ConfigError
+from device.secretfile import write_secret
 
 KEY_BYTES = 32
 SALT_BYTES = 32
@@ -51,12 +52,7 @@ def _read_private(path: Path, size: int) -> bytes:
 def _create_private(path: Path, size: int) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = secrets.token_bytes(size)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_secret(path, data, exclusive=True)
     return data
 
 

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from device.errors import ConfigError
+from device.vision.types import Vector
 
-Vector = npt.NDArray[np.float32]
 Fusion = Literal["mean", "max"]
 
 

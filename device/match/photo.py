@@ -10,36 +10,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
+from device.cardreader.wlt import PhotoResult
 from device.match.templates import Reference
 from device.redact import mask_id
 from device.vision.align import align_face, five_points
-from device.vision.types import FaceObservation
+from device.vision.types import AnalyzerPort, EmbedderPort, Image
 
 log = logging.getLogger(__name__)
-Image = npt.NDArray[np.uint8]
 
 
 class Decoder(Protocol):
-    def decode(self, wlt: bytes) -> Any: ...  # device.cardreader.wlt.PhotoResult
+    def decode(self, wlt: bytes) -> PhotoResult: ...
 
 
-class Analyzer(Protocol):
-    def analyze(
-        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]: ...
-
-
-class Embedder(Protocol):
+class CardWithPhoto(Protocol):
     @property
-    def model_id(self) -> str: ...
+    def id_number(self) -> str: ...
 
-    def embed(self, aligned_rgb_112: Image) -> npt.NDArray[np.float32]: ...
+    @property
+    def photo_wlt(self) -> bytes: ...
 
 
 def decode_bmp(bmp: bytes) -> Image | None:
@@ -53,18 +47,18 @@ def decode_bmp(bmp: bytes) -> Image | None:
 
 
 def card_photo_reference(
-    decoder: Decoder, analyzer: Analyzer, embedder: Embedder, subject: Callable[[str], str]
-) -> Callable[[Any], Reference | None]:
+    decoder: Decoder, analyzer: AnalyzerPort, embedder: EmbedderPort, subject: Callable[[str], str]
+) -> Callable[[CardWithPhoto], Reference | None]:
     """A function from a card to its photo's embedding as a Reference (None if unusable)."""
 
-    def reference(card: Any) -> Reference | None:
-        result = decoder.decode(bytes(getattr(card, "photo_wlt", b"")))
-        rgb = decode_bmp(result.bmp) if getattr(result, "ok", False) else None
+    def reference(card: CardWithPhoto) -> Reference | None:
+        result = decoder.decode(bytes(card.photo_wlt))
+        rgb = decode_bmp(result.bmp) if result.ok else None
         if rgb is None:
             log.info(
                 "card photo of %s not usable: %s",
                 mask_id(card.id_number),
-                getattr(result, "reason", "not decodable"),
+                result.reason or "not decodable",
             )
             return None
         faces = analyzer.analyze(rgb, max_faces=2)

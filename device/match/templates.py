@@ -26,21 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from device.errors import FacetermError
 from device.match.keys import Secrets, subject_hash
 from device.storage import Policy, StorageHeld, open_sqlite_or_quarantine
+from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
 
 EMBED_SIZE = 128
 NONCE_BYTES = 12
 AAD_PREFIX = b"faceterm.template/1"
-Vector = npt.NDArray[np.float32]
-
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS templates (
     subject TEXT PRIMARY KEY,

@@ -11,7 +11,6 @@ owning thread, so no socket is ever written from two threads.
 from __future__ import annotations
 
 import logging
-import random
 import ssl
 import threading
 import time
@@ -23,6 +22,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from device.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +61,6 @@ class LinkConfig:
     clean_start: bool = True
     session_expiry_s: int = 0
     manual_ack: bool = False  # inbound QoS 1 is acked only by flush_acks(), after a commit
-
-
-class Backoff:
-    """Doubling delay from min to max with jitter in [delay/2, delay]."""
-
-    def __init__(self, min_s: float, max_s: float, rng: random.Random | None = None) -> None:
-        self.min_s, self.max_s = min_s, max(max_s, min_s)
-        self._delay = min_s
-        self._rng = rng or random.Random()
-
-    def next(self) -> float:
-        delay = self._delay
-        self._delay = min(self._delay * 2, self.max_s)
-        return self._rng.uniform(delay / 2, delay)
-
-    def reset(self) -> None:
-        self._delay = self.min_s
 
 
 @dataclass

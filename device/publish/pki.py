@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from device.errors import PublishError
+from device.secretfile import write_secret
 
 CERT_DAYS = 825
 
@@ -115,15 +115,8 @@ def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write secret bytes to a new 0600 file (replacing any old one atomically)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    """Write secret bytes to a 0600 file (replacing any old one atomically)."""
+    write_secret(path, data)
 
 
 def write_tls_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

@@ -22,12 +22,12 @@ from typing import Any
 
 from paho.mqtt.properties import Properties
 
+from device.backoff import Backoff
 from device.config import Config
 from device.errors import PublishError
 from device.publish import identity
 from device.publish.envelope import Signer
 from device.publish.mqtt import (
-    Backoff,
     LinkConfig,
     LinkHooks,
     MessageHook,

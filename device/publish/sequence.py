@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from device.errors import PublishError
-from device.publish.pki import write_private
+from device.secretfile import write_secret
 from device.storage import classify, fsync_dir
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class SequenceFile:
     def _write(self, high: int) -> None:
         text = json.dumps({"epoch": self.epoch, "high_water": high}, sort_keys=True) + "\n"
         try:
-            write_private(self.path, text.encode("utf-8"))
+            write_secret(self.path, text.encode("utf-8"))
             fsync_dir(self.path.parent)
         except OSError as exc:
             raise classify(exc, f"{self.path.name}: cannot store the sequence") from exc

@@ -12,12 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+from device.vision.types import Image, Points
 
-from device.vision.types import Points
-
-Image = npt.NDArray[np.uint8]
 SUMMARY_METRICS = ("blurred", "luma", "head_turned", "head_pitched", "head_tilted", "too_close")
 
 

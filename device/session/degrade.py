@@ -15,9 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device.vision.align import five_points
-from device.vision.types import FaceObservation
-
-Image = npt.NDArray[np.uint8]
+from device.vision.types import FaceObservation, Image
 
 
 def _clip(values: npt.NDArray[np.float32]) -> Image:

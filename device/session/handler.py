@@ -1,7 +1,7 @@
-"""Wiring of the session from the configuration, and its adapter to the daemon's core loop.
+"""The session built from the configuration.
 
 `build_runner(config, on_view, on_record)` opens the models (sha256-verified), the templates
-store and the liveness probe; `CoreHandler(runner)` implements device.core.Handler.
+store and the liveness probe; device/core_handler.py feeds the core loop's events to it.
 """
 
 from __future__ import annotations
@@ -10,14 +10,12 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from device.cardreader.wlt import WltDecoder
 from device.clock import ClockProbe, kernel_synced
 from device.config import Config
-from device.events import FrameArrived, WorkerInput
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe
 from device.match.keys import load_secrets
@@ -108,27 +106,3 @@ def build_runner(
         readiness=lambda: store.problem() or readiness(),
     )
 
-
-class CoreHandler:
-    """device.core.Handler over a SessionRunner (the core loop passes events, not frames)."""
-
-    def __init__(self, runner: SessionRunner) -> None:
-        self.runner = runner
-
-    def on_card(self, card: Any, now_s: float) -> None:
-        self.runner.on_card(card, now_s)
-
-    def on_card_removed(self, now_s: float) -> None:
-        self.runner.on_card_removed(now_s)
-
-    def on_frame(self, event: FrameArrived, now_s: float) -> None:
-        self.runner.on_frame(event.frame, now_s)
-
-    def on_worker_input(self, event: WorkerInput, now_s: float) -> None:
-        self.runner.on_worker_input(event.id_number, event.consent, now_s)
-
-    def on_tick(self, now_s: float) -> None:
-        self.runner.on_tick(now_s)
-
-    def state(self) -> str:
-        return self.runner.state()

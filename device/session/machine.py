@@ -6,7 +6,10 @@ next session and the effects to carry out. No I/O, no clock: every event carries
          -> liveness (skipped when disabled) -> matching -> decided -> idle, or back to guiding
             for another attempt while attempts remain.
 
-Every phase but idle has a timeout; removing the card cancels; the attempt limit turns the last
+Every waiting phase has a timeout (identified, guiding, liveness; decided is held for
+`decided_hold_s`). Matching waits for nothing: the runner answers StartMatch with MatchDone in
+the same call on the core loop (embedding `best_frames` crops), so it has no timeout and no
+`match_timeout` reason. Removing the card cancels; the attempt limit turns the last
 failure into "refer". The attempt count survives card removal: reading the same number again
 within `attempt_window_s` of a failure continues it.
 """
@@ -21,6 +24,7 @@ from typing import Literal
 
 from stdnum.cn import ric
 
+from device.cardreader.events import CardRemoved as CardRemoved
 from device.session.settings import SessionSettings
 
 
@@ -33,7 +37,7 @@ class Phase(StrEnum):
     DECIDED = "decided"
 
 
-# ---- events -------------------------------------------------------------------------------
+# ---- events (and the card reader's CardRemoved, the one type for that fact) --------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +49,6 @@ class Identify:
     has_reference: bool
     source: Literal["card", "worker"] = "card"
     consent: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class CardRemoved:
-    now_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +138,6 @@ class Rules:
     identify_timeout_s: float = 60.0
     capture_timeout_s: float = 30.0
     liveness_timeout_s: float = 30.0
-    match_timeout_s: float = 10.0
     decided_hold_s: float = 5.0
     capture_frames: int = 5
     liveness_enabled: bool = True
@@ -173,7 +171,6 @@ TIMEOUT_REASONS = {
     Phase.IDENTIFIED: "identify_timeout",
     Phase.GUIDING: "capture_timeout",
     Phase.LIVENESS: "liveness_timeout",
-    Phase.MATCHING: "match_timeout",
 }
 
 
@@ -187,7 +184,6 @@ def _timeout_of(s: Session, r: Rules) -> float:
         Phase.IDENTIFIED: r.identify_timeout_s,
         Phase.GUIDING: r.capture_timeout_s,
         Phase.LIVENESS: r.liveness_timeout_s,
-        Phase.MATCHING: r.match_timeout_s,
         Phase.DECIDED: r.decided_hold_s,
     }.get(s.phase, float("inf"))
 

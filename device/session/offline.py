@@ -14,14 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from device.camera.base import Frame
 from device.camera.replay import iter_images, list_sources
 from device.session.runner import SessionRunner
-
-Image = npt.NDArray[np.uint8]
+from device.vision.types import Image
 
 
 @dataclass

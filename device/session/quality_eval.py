@@ -22,11 +22,12 @@ from device.vision import quality as q
 from device.vision.align import align_face, five_points
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.settings import VisionSettings
+from device.vision.types import Image
 
 DEFAULT_LFW = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lfw-dev"
 
 
-def raw_measures(aligned: q.Image) -> dict[str, float]:
+def raw_measures(aligned: Image) -> dict[str, float]:
     """The region statistics behind the occlusion gates."""
     y = q.luma(aligned)
     cheeks = max(q._mean(y, q.CHEEKS), 1.0)
@@ -41,7 +42,7 @@ def raw_measures(aligned: q.Image) -> dict[str, float]:
     }
 
 
-def measure(analyzer: FaceAnalyzer, rgb: q.Image, s: QualitySettings) -> dict[str, float] | None:
+def measure(analyzer: FaceAnalyzer, rgb: Image, s: QualitySettings) -> dict[str, float] | None:
     faces = analyzer.analyze(rgb)
     if len(faces) != 1:
         return {"faces": float(len(faces))}

@@ -12,14 +12,12 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
-
-import numpy as np
-import numpy.typing as npt
 
 from device.camera.base import Frame
 from device.clock import ClockProbe, ClockState
+from device.liveness.api import Prompt
 from device.match.matcher import Matcher
 from device.match.templates import Reference
 from device.match.thresholds import DecidedWith
@@ -27,36 +25,34 @@ from device.messages import catalogue
 from device.redact import mask_id
 from device.session import machine as m
 from device.session.capture import Candidate, CaptureWindow
-from device.session.ports import Analyzer, CardLike, Embedder, LivenessProbe, References
+from device.session.decisions import (
+    accept,
+    liveness_outcome,
+    liveness_score,
+    prompt_key,
+    prompt_view,
+    show_view,
+)
+from device.session.ports import CardLike, LivenessPort, References
 from device.session.record import Outcome, build_record, personal_data
 from device.session.settings import QualitySettings
 from device.vision.align import align_face, five_points
 from device.vision.quality import assess
+from device.vision.types import AnalyzerPort, EmbedderPort, Vector
 
 log = logging.getLogger(__name__)
 
-Image = npt.NDArray[np.uint8]
-Vector = npt.NDArray[np.float32]
 ViewSink = Callable[[dict[str, Any]], None]
 RecordSink = Callable[[dict[str, Any], dict[str, str]], None]
 
 
-PhotoReference = Callable[[Any], Reference | None]
+PhotoReference = Callable[[CardLike], Reference | None]
 
 
-LIVENESS_SCORE_KEYS = ("challenge_done", "passive", "antispoof")
 # Embed every n-th liveness frame for the probe's identity-continuity check (SFace costs
 # 20-40 ms a frame on x86, several times that on a Pi).
 EMBED_EVERY_N_FRAMES = 3
 Readiness = Callable[[], str | None]  # why no session can start now (None: one can)
-
-
-def liveness_score(verdict: Any) -> float | None:
-    """One number in 0..1 for the record: the weakest of the verdict's 0..1 cues (actions done,
-    passive cues, anti-spoof model), None when it reports none of them."""
-    scores = getattr(verdict, "scores", None) or {}
-    values = [float(scores[k]) for k in LIVENESS_SCORE_KEYS if k in scores]
-    return min(values) if values else None
 
 
 class SessionRunner:
@@ -66,14 +62,14 @@ class SessionRunner:
         self,
         rules: m.Rules,
         quality: QualitySettings,
-        analyzer: Analyzer,
-        embedder: Embedder,
+        analyzer: AnalyzerPort,
+        embedder: EmbedderPort,
         matcher: Matcher,
         references: References,
         on_view: ViewSink,
         on_record: RecordSink,
         device_id: str,
-        liveness: LivenessProbe | None = None,
+        liveness: LivenessPort | None = None,
         photo_reference: PhotoReference | None = None,
         clock_utc: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         best_frames: int = 3,
@@ -155,7 +151,7 @@ class SessionRunner:
     # ---- internals ----------------------------------------------------------------------------
 
     def _identify(
-        self, id_number: str, now_s: float, source: str, consent: bool, card: Any
+        self, id_number: str, now_s: float, source: str, consent: bool, card: CardLike | None
     ) -> list[m.Effect]:
         if self._session.phase not in (m.Phase.IDLE, m.Phase.DECIDED):
             log.info("session: identity %s ignored, a session is running", mask_id(id_number))
@@ -164,17 +160,17 @@ class SessionRunner:
         if self.unavailable is not None:
             self.counters["refused_unavailable"] += 1
             log.error("session: not started, out of service: %s", self.unavailable)
-            self._on_view(self._view("idle", "out_of_service"))
+            self._push_view(m.Show("idle", "out_of_service"))
             return []
         reference = self._lookup(id_number, card) if consent else None
         self._reference = reference
-        self._name = str(getattr(card, "name", "") or "")
+        self._name = card.name if card is not None else ""
         self.counters["sessions"] += 1
         kind: Any = source
         event = m.Identify(now_s, id_number, reference is not None, kind, consent)
         return self._feed(event)
 
-    def _lookup(self, id_number: str, card: Any) -> Reference | None:
+    def _lookup(self, id_number: str, card: CardLike | None) -> Reference | None:
         try:
             found = self.references.get(id_number)
         except Exception:  # an unreadable template must end in no_reference, not a crash
@@ -214,12 +210,9 @@ class SessionRunner:
         assert self.liveness is not None
         verdict = self.liveness.verdict(now_s)
         if verdict is not None:
-            outcome = str(getattr(verdict, "outcome", "inconclusive"))
-            if outcome not in ("live", "spoof"):
-                outcome = "inconclusive"
-            kind: Any = outcome
-            reasons = tuple(str(r) for r in getattr(verdict, "reasons", ()))
-            return self._feed(m.LivenessDone(now_s, kind, liveness_score(verdict), reasons))
+            outcome: Any = liveness_outcome(verdict)
+            reasons = tuple(str(r) for r in verdict.reasons)
+            return self._feed(m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons))
         prompt = self.liveness.prompt(now_s)
         if prompt is not None:
             self._show_prompt(prompt)
@@ -266,27 +259,20 @@ class SessionRunner:
             )
         probes = [self.embedder.embed(c.crop) for c in best]
         result = self.matcher.match(probes, reference.embedding)
-        accepted, score = result.accepted, result.score
-        if self._liveness_embeddings:
-            # The face that did the liveness actions must be the reference's too, or a photo
-            # held up for the capture and a live stranger for the actions would pass.
+        during = None
+        if self._liveness_embeddings:  # the face that did the liveness actions
             during = self.matcher.match(self._liveness_embeddings, reference.embedding)
-            accepted, score = accepted and during.accepted, min(score, during.score)
+        verdict = accept(result, during)
         log.info(
             "session: match %.3f (threshold %.3f, %d frames)",
-            score,
+            verdict.score,
             result.threshold,
             result.frames,
         )
-        return self._feed(m.MatchDone(now_s, accepted, score))
+        return self._feed(m.MatchDone(now_s, verdict.accepted, verdict.score))
 
     def _models(self) -> dict[str, str]:
-        models = dict(self.analyzer.model_ids)
-        models["embed"] = self.embedder.model_id
-        probe_models = getattr(self.liveness, "model_ids", None)
-        if isinstance(probe_models, Mapping):
-            models.update({str(k): str(v) for k, v in probe_models.items()})
-        return models
+        return {**self.analyzer.model_ids, "embed": self.embedder.model_id}
 
     def _publish(self, decide: m.Decide) -> bool:
         """Build the record and store it durably; False if it could not be stored."""
@@ -327,41 +313,12 @@ class SessionRunner:
             return False
         return True
 
-    def _view(self, state: str, code: str, **extra: Any) -> dict[str, Any]:
-        zh, en = self._messages.get(code, (code, code))
-        view: dict[str, Any] = {
-            "state": state,
-            "code": code,
-            "zh": zh,
-            "en": en,
-            "countdown_s": None,
-            "flash_rgb": None,
-            "progress": None,
-            "result": None,
-        }
-        view.update(extra)
-        return view
-
     def _push_view(self, show: m.Show) -> None:
-        result = None
-        if show.decision is not None:
-            result = {"decision": show.decision, "reasons": list(show.reasons)}
-        countdown = None if show.countdown_s is None else round(show.countdown_s, 1)
-        self._on_view(
-            self._view(
-                show.state, show.code, countdown_s=countdown, progress=show.progress, result=result
-            )
-        )
+        self._on_view(show_view(show, self._messages))
 
-    def _show_prompt(self, prompt: Any) -> None:
-        code = str(getattr(prompt, "code", "liveness"))
-        flash = getattr(prompt, "flash_rgb", None) or getattr(prompt, "flash_colour", None)
-        countdown = getattr(prompt, "countdown_s", None)
-        key = (code, tuple(flash) if flash else None, None if countdown is None else int(countdown))
+    def _show_prompt(self, prompt: Prompt) -> None:
+        key = prompt_key(prompt)
         if key == self._prompt_key:
             return
         self._prompt_key = key
-        state = "flash" if flash else "challenge"
-        self._on_view(
-            self._view(state, code, countdown_s=countdown, flash_rgb=list(flash) if flash else None)
-        )
+        self._on_view(prompt_view(prompt, self._messages))

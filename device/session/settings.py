@@ -70,7 +70,6 @@ class SessionSettings(Section):
     identify_timeout_s: float = Field(60.0, gt=0, le=600)
     capture_timeout_s: float = Field(30.0, gt=0, le=600)
     liveness_timeout_s: float = Field(30.0, gt=0, le=600)
-    match_timeout_s: float = Field(10.0, gt=0, le=120)
     decided_hold_s: float = Field(5.0, ge=0, le=120)
     # Good frames needed before capture ends, and how many of the best ones are matched.
     capture_frames: int = Field(5, ge=1, le=60)

@@ -6,15 +6,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from device.ui.views import make_view
+
 Publish = Callable[[Mapping[str, Any]], object]
 
 
 def _view(state: str, code: str, **extra: Any) -> dict[str, Any]:
-    view: dict[str, Any] = {"state": state, "code": code, "zh": "", "en": "",
-                            "countdown_s": None, "flash_rgb": None, "progress": None,
-                            "result": None}
-    view.update(extra)
-    return view
+    return make_view(state, code, **extra)
 
 
 def demo_script() -> list[tuple[float, dict[str, Any]]]:

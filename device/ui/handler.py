@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any, cast
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from device.ui.hub import Close
+from device.events import WorkerInput
+from device.ui.hub import Close, ViewHub
+from device.ui.preview import PreviewStore
+from device.ui.settings import UiSettings
 from device.ui.worker import MAX_BODY_BYTES, WorkerFormError, parse_worker_form
-
-if TYPE_CHECKING:
-    from device.ui.server import KioskServer, KioskUi
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +32,34 @@ SECURITY_HEADERS = {
 SSE_RETRY_MS = 1000
 
 
-class KioskHandler(BaseHTTPRequestHandler):
+class ScreenBackend(Protocol):
+    """What the request handler serves from (device.ui.server.ScreenServer)."""
+
+    settings: UiSettings
+    hub: ViewHub
+    preview: PreviewStore
+
+    def page(self) -> bytes: ...
+
+    def static(self, name: str) -> bytes | None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def allowed_hosts(self) -> frozenset[str]: ...
+
+    def accept_worker_input(self, event: WorkerInput) -> bool: ...
+
+    def count_rejected_worker_input(self) -> None: ...
+
+
+class ScreenRequestHandler(BaseHTTPRequestHandler):
     server_version = "faceterm-kiosk"
     sys_version = ""
     timeout = 10.0  # socket timeout: a stalled client is dropped, never waited on for ever
 
     @property
-    def kiosk(self) -> KioskUi:
-        return cast("KioskServer", self.server).kiosk
+    def kiosk(self) -> ScreenBackend:
+        return cast(ScreenHttpServer, self.server).kiosk
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("ui http: " + format, *args)
@@ -165,3 +185,12 @@ class KioskHandler(BaseHTTPRequestHandler):
     def _write(self, data: bytes) -> None:
         self.wfile.write(data)
         self.wfile.flush()
+
+
+class ScreenHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], kiosk: ScreenBackend) -> None:
+        self.kiosk = kiosk
+        super().__init__(address, ScreenRequestHandler)

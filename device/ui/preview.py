@@ -7,7 +7,8 @@ import threading
 import cv2
 import numpy as np
 
-from device.camera.base import Frame, Image
+from device.camera.base import Frame
+from device.vision.types import Image
 
 
 class PreviewStore:

@@ -1,6 +1,6 @@
 """The kiosk's local web server: the page, its view stream (SSE), the live preview, worker input.
 
-`KioskUi` is the component the daemon wires in: `publish(view)` and `set_preview(frame)` never
+`ScreenServer` is the component the daemon wires in: `publish(view)` and `set_preview(frame)` never
 block the caller; worker input arrives on a request thread and goes to `on_worker_input` (the
 daemon posts it to the core loop's bus). Everything listens on the loopback interface only and
 every asset ships in the package (no CDN).
@@ -12,13 +12,12 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from http.server import ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 
 from device.camera.base import Frame
 from device.events import WorkerInput
-from device.ui.handler import STATIC_TYPES, KioskHandler
+from device.ui.handler import STATIC_TYPES, ScreenHttpServer
 from device.ui.hub import ViewHub
 from device.ui.preview import PreviewStore
 from device.ui.settings import UiSettings
@@ -32,16 +31,7 @@ WorkerCallback = Callable[[WorkerInput], object]
 CONFIG_MARK = "<!--KIOSK_CONFIG-->"
 
 
-class KioskServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], kiosk: KioskUi) -> None:
-        self.kiosk = kiosk
-        super().__init__(address, KioskHandler)
-
-
-class KioskUi:
+class ScreenServer:
     """The kiosk screen and voice as one component: start(), stop(), status()."""
 
     def __init__(
@@ -59,7 +49,7 @@ class KioskUi:
         self._catalogue: Catalogue | None = catalogue
         self._static: dict[str, bytes] = {}
         self._page = b""
-        self._server: KioskServer | None = None
+        self._server: ScreenHttpServer | None = None
         self._port = 0
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -76,7 +66,7 @@ class KioskUi:
         self._static = _load_static()
         self._page = self._render_page()
         self.hub.reopen()
-        server = KioskServer((self.settings.host, self.settings.port), self)
+        server = ScreenHttpServer((self.settings.host, self.settings.port), self)
         self._port = int(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(

@@ -7,11 +7,12 @@ that the page and the voice say the same thing.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from device.messages import catalogue
 
 log = logging.getLogger(__name__)
 
@@ -137,16 +138,8 @@ def spoken_result(screen: Mapping[str, Any]) -> str:
 
 
 def load_catalogue() -> dict[str, tuple[str, str]]:
-    """The message catalogue of device.messages (session and liveness codes), or {} without it."""
-    try:
-        module: Any = importlib.import_module("device.messages")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("device.messages", "device.liveness.messages"):
-            raise
-        log.warning("ui: no message catalogue (%s); showing the texts sent with each view", exc)
-        return {}
-    merged = module.catalogue()
-    return {str(code): (str(pair[0]), str(pair[1])) for code, pair in dict(merged).items()}
+    """The message catalogue of device.messages (session and liveness codes)."""
+    return dict(catalogue())
 
 
 def all_spoken_texts(catalogue: Catalogue) -> dict[str, str]:

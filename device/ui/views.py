@@ -25,6 +25,21 @@ class ViewError(ValueError):
     """A view that breaks the UI view contract."""
 
 
+def make_view(
+    state: str,
+    code: str,
+    zh: str = "",
+    en: str = "",
+    countdown_s: float | None = None,
+    flash_rgb: list[int] | None = None,
+    progress: float | None = None,
+    result: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A view with every key of the contract (the one place views are built)."""
+    return {"state": state, "code": code, "zh": zh, "en": en, "countdown_s": countdown_s,
+            "flash_rgb": flash_rgb, "progress": progress, "result": result}
+
+
 def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
     """Validate and complete a view; raise ViewError naming the bad key."""
     unknown = set(view) - set(KEYS)

@@ -6,9 +6,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from device.vision.types import FaceObservation, Points
+from device.vision.types import FaceObservation, Image, Points
 
-Image = npt.NDArray[np.uint8]
 ALIGNED_SIZE = 112
 # The standard ArcFace 112x112 landmark template (x, y): the eye on the image's left, the eye on
 # the image's right, nose tip, mouth corner on the image's left, mouth corner on the image's right.

@@ -8,16 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from device.vision.detect import LAYOUTS, FaceDetector
 from device.vision.geometry import head_pose
 from device.vision.landmarks import FaceLandmarker, IrisLandmarker, refine_eyes
 from device.vision.models import Manifest
 from device.vision.settings import VisionSettings
-from device.vision.types import Detection, FaceObservation
-
-Image = npt.NDArray[np.uint8]
+from device.vision.types import Detection, FaceObservation, Image
 
 
 def resolve_models_dir(settings: VisionSettings, base_dir: Path | None = None) -> Path:

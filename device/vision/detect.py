@@ -19,9 +19,8 @@ import numpy.typing as npt
 
 from device.errors import ModelError
 from device.vision.runtime import TFLiteModel
-from device.vision.types import Box, Detection
+from device.vision.types import Box, Detection, Image
 
-Image = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 NUM_KEYPOINTS = 6
 RAW_SCORE_CLIP = 100.0

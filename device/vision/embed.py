@@ -20,13 +20,10 @@ from device.errors import ModelError
 from device.vision.models import Manifest, ModelEntry
 from device.vision.runtime import TFLiteModel
 from device.vision.settings import VisionSettings
+from device.vision.types import Image, Vector
 
 EMBED_SIZE = 128
 CROP_SHAPE = (112, 112, 3)
-Image = npt.NDArray[np.uint8]
-Vector = npt.NDArray[np.float32]
-
-
 class Embedder:
     """One embedding model; not thread-safe (one Embedder per inference thread)."""
 

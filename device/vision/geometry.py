@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from device.vision.types import HeadPose, Points
 
-Vector = npt.NDArray[np.float64]
+Vec64 = npt.NDArray[np.float64]
 # Six points per eye (corner, upper lid x2, corner, lower lid x2), person's right eye first.
 EAR_POINTS = ((33, 160, 158, 133, 153, 144), (362, 385, 387, 263, 373, 380))
 EYE_CORNERS = ((33, 133), (362, 263))
@@ -61,12 +61,12 @@ def inter_ocular_distance(points: Points) -> float:
     return float(np.linalg.norm(left - right))
 
 
-def _unit(vector: Vector) -> Vector:
+def _unit(vector: Vec64) -> Vec64:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector
 
 
-def face_axes(points: Points) -> tuple[Vector, Vector, Vector]:
+def face_axes(points: Points) -> tuple[Vec64, Vec64, Vec64]:
     """Unit vectors in image axes (x right, y down, z away from the camera): across the face
     (person's right eye to left eye), down the face (eyes to mouth) and forward (out of it)."""
     xyz = points[:, :3].astype(np.float64)

@@ -17,9 +17,8 @@ import numpy.typing as npt
 
 from device.errors import ModelError
 from device.vision.runtime import TFLiteModel
-from device.vision.types import Detection, FaceMesh
+from device.vision.types import Detection, FaceMesh, Image
 
-Image = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 MESH_POINTS = 468
 FACE_ROI_SCALE = 1.5

@@ -33,9 +33,8 @@ import numpy as np
 import numpy.typing as npt
 
 from device.session.settings import QualitySettings
-from device.vision.types import Box, FaceObservation, HeadPose, Points
+from device.vision.types import Box, FaceObservation, HeadPose, Image, Points
 
-Image = npt.NDArray[np.uint8]
 Gray = npt.NDArray[np.float32]
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in the aligned 112x112 crop
 
@@ -49,7 +48,7 @@ EAR_POINTS = ((33, 160, 158, 133, 153, 144), (362, 385, 387, 263, 373, 380))
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
+class GateCheck:
     """One gate's verdict: `code` is its guidance code when it fails, `value` what it measured."""
 
     code: str
@@ -95,17 +94,17 @@ def _mean(y: Gray, rects: Sequence[Rect]) -> float:
     return float(np.mean([_region(y, r).mean() for r in rects]))
 
 
-def check_count(faces: Sequence[FaceObservation]) -> Check:
+def check_count(faces: Sequence[FaceObservation]) -> GateCheck:
     if not faces:
-        return Check("no_face", 0.0, False)
-    return Check("multiple_faces", float(len(faces)), len(faces) == 1)
+        return GateCheck("no_face", 0.0, False)
+    return GateCheck("multiple_faces", float(len(faces)), len(faces) == 1)
 
 
-def check_size(box: Box, frame_width: int, s: QualitySettings) -> Check:
+def check_size(box: Box, frame_width: int, s: QualitySettings) -> GateCheck:
     """Too far when the box is narrower than min_face_px, too close when it fills the frame."""
     if box.width < s.min_face_px:
-        return Check("too_far", box.width, False)
-    return Check("too_close", box.width, box.width <= s.max_face_ratio * frame_width)
+        return GateCheck("too_far", box.width, False)
+    return GateCheck("too_close", box.width, box.width <= s.max_face_ratio * frame_width)
 
 
 def centre_offset(box: Box, frame_size: tuple[int, int], s: QualitySettings) -> float:
@@ -116,9 +115,9 @@ def centre_offset(box: Box, frame_size: tuple[int, int], s: QualitySettings) -> 
     return math.hypot((cx - width / 2.0) / rx, (cy - height / 2.0) / ry)
 
 
-def check_centre(box: Box, frame_size: tuple[int, int], s: QualitySettings) -> Check:
+def check_centre(box: Box, frame_size: tuple[int, int], s: QualitySettings) -> GateCheck:
     offset = centre_offset(box, frame_size, s)
-    return Check("off_centre", offset, offset <= s.max_centre_offset)
+    return GateCheck("off_centre", offset, offset <= s.max_centre_offset)
 
 
 def face_luma(aligned: Image) -> float:
@@ -136,15 +135,15 @@ def background_luma(rgb: Image, box: Box) -> float:
     return float(y[mask].mean()) if mask.any() else float("nan")
 
 
-def check_exposure(face_y: float, s: QualitySettings) -> Check:
+def check_exposure(face_y: float, s: QualitySettings) -> GateCheck:
     if face_y < s.min_luma:
-        return Check("too_dark", face_y, False)
-    return Check("too_bright", face_y, face_y <= s.max_luma)
+        return GateCheck("too_dark", face_y, False)
+    return GateCheck("too_bright", face_y, face_y <= s.max_luma)
 
 
-def check_backlight(face_y: float, background_y: float, s: QualitySettings) -> Check:
+def check_backlight(face_y: float, background_y: float, s: QualitySettings) -> GateCheck:
     delta = background_y - face_y if math.isfinite(background_y) else 0.0
-    return Check("backlit", delta, delta <= s.max_backlight_delta)
+    return GateCheck("backlit", delta, delta <= s.max_backlight_delta)
 
 
 def sharpness(aligned: Image) -> float:
@@ -154,16 +153,16 @@ def sharpness(aligned: Image) -> float:
     return float(_region(laplacian, FACE_CENTRE).var())
 
 
-def check_blur(value: float, s: QualitySettings) -> Check:
-    return Check("blurred", value, value >= s.min_sharpness)
+def check_blur(value: float, s: QualitySettings) -> GateCheck:
+    return GateCheck("blurred", value, value >= s.min_sharpness)
 
 
-def check_pose(pose: HeadPose, s: QualitySettings) -> list[Check]:
+def check_pose(pose: HeadPose, s: QualitySettings) -> list[GateCheck]:
     """Yaw (turned), pitch (looking up or down) and roll (tilted), each against its limit."""
     return [
-        Check("head_turned", pose.yaw_deg, abs(pose.yaw_deg) <= s.max_yaw_deg),
-        Check("head_pitched", pose.pitch_deg, abs(pose.pitch_deg) <= s.max_pitch_deg),
-        Check("head_tilted", pose.roll_deg, abs(pose.roll_deg) <= s.max_roll_deg),
+        GateCheck("head_turned", pose.yaw_deg, abs(pose.yaw_deg) <= s.max_yaw_deg),
+        GateCheck("head_pitched", pose.pitch_deg, abs(pose.pitch_deg) <= s.max_pitch_deg),
+        GateCheck("head_tilted", pose.roll_deg, abs(pose.roll_deg) <= s.max_roll_deg),
     ]
 
 
@@ -179,36 +178,36 @@ def eye_aspect_ratio(points: Points) -> float:
     return max(ratios)
 
 
-def check_eyes(points: Points, s: QualitySettings) -> Check:
+def check_eyes(points: Points, s: QualitySettings) -> GateCheck:
     ear = eye_aspect_ratio(points)
-    return Check("eyes_closed", ear, ear >= s.min_eye_aspect_ratio)
+    return GateCheck("eyes_closed", ear, ear >= s.min_eye_aspect_ratio)
 
 
-def check_sunglasses(aligned: Image, s: QualitySettings) -> Check:
+def check_sunglasses(aligned: Image, s: QualitySettings) -> GateCheck:
     """Dark and flat eye regions relative to the cheeks."""
     y = luma(aligned)
     darkness = _mean(y, EYES) / max(_mean(y, CHEEKS), 1.0)
     texture = float(np.mean([_region(y, r).std() for r in EYES]))
     covered = darkness < s.max_eye_darkness and texture < s.min_eye_texture
-    return Check("sunglasses", darkness, not covered)
+    return GateCheck("sunglasses", darkness, not covered)
 
 
-def check_mask(aligned: Image, s: QualitySettings) -> Check:
+def check_mask(aligned: Image, s: QualitySettings) -> GateCheck:
     """A lower face whose colour or brightness differs from the cheeks' skin."""
     distance = float(np.linalg.norm(_chroma(aligned, LOWER_FACE) - _cheeks_chroma(aligned)))
     y = luma(aligned)
     brighter = _mean(y, [LOWER_FACE]) / max(_mean(y, CHEEKS), 1.0)
     covered = distance > s.max_mask_colour_distance or brighter > s.max_mask_luma_ratio
-    return Check("mask", distance, not covered)
+    return GateCheck("mask", distance, not covered)
 
 
-def check_hat(aligned: Image, s: QualitySettings) -> Check:
+def check_hat(aligned: Image, s: QualitySettings) -> GateCheck:
     """A forehead whose colour differs from the cheeks', or that is much darker than them."""
     distance = float(np.linalg.norm(_chroma(aligned, FOREHEAD) - _cheeks_chroma(aligned)))
     y = luma(aligned)
     darkness = _mean(y, [FOREHEAD]) / max(_mean(y, CHEEKS), 1.0)
     covered = distance > s.max_hat_colour_distance or darkness < s.min_hat_luma_ratio
-    return Check("hat", distance, not covered)
+    return GateCheck("hat", distance, not covered)
 
 
 def motion(history: Sequence[Points]) -> float:
@@ -223,9 +222,9 @@ def motion(history: Sequence[Points]) -> float:
     return largest
 
 
-def check_still(history: Sequence[Points], s: QualitySettings) -> Check:
+def check_still(history: Sequence[Points], s: QualitySettings) -> GateCheck:
     value = motion(history[-s.motion_frames :])
-    return Check("not_still", value, value <= s.max_motion_ratio)
+    return GateCheck("not_still", value, value <= s.max_motion_ratio)
 
 
 def frame_score(sharp: float, pose: HeadPose | None, face_px: float, s: QualitySettings) -> float:
@@ -264,7 +263,7 @@ def assess(
         check_blur(sharp, s),
     ]
     if face.pose is None or face.mesh is None:
-        checks.append(Check("face_unclear", 0.0, False))
+        checks.append(GateCheck("face_unclear", 0.0, False))
     else:
         checks += [*check_pose(face.pose, s), check_eyes(face.mesh.points, s)]
     checks += [check_sunglasses(aligned, s), check_mask(aligned, s), check_hat(aligned, s)]

@@ -1,12 +1,16 @@
-"""Frozen data passed between the vision stages (detect, landmarks, quality, liveness, embed)."""
+"""Frozen data passed between the vision stages (detect, landmarks, quality, liveness, embed),
+the array types every module uses, and the two vision seams as protocols."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+Image = npt.NDArray[np.uint8]  # HxWx3 RGB (or HxW grey), uint8
+Vector = npt.NDArray[np.float32]  # an embedding
 Points = npt.NDArray[np.float32]
 
 
@@ -73,3 +77,23 @@ class FaceObservation:
     detection: Detection
     mesh: FaceMesh | None
     pose: HeadPose | None
+
+
+class AnalyzerPort(Protocol):
+    """device.vision.analyzer.FaceAnalyzer as its users see it: faces found in one RGB image."""
+
+    @property
+    def model_ids(self) -> dict[str, str]: ...
+
+    def analyze(
+        self, rgb: Image, with_iris: bool = False, max_faces: int = 2
+    ) -> list[FaceObservation]: ...
+
+
+class EmbedderPort(Protocol):
+    """device.vision.embed.Embedder as its users see it: one aligned 112x112 crop -> a vector."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, aligned_rgb_112: Image) -> Vector: ...

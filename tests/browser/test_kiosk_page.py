@@ -1,4 +1,4 @@
-"""The kiosk page in headless chromium follows a scripted session published through KioskUi."""
+"""The kiosk page in headless chromium follows a scripted session published through ScreenServer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from kiosk_support import text_of, view, wait_text, wait_until
 from skimage import data as skdata
 
 from device.camera.base import Frame
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
 
 pytestmark = pytest.mark.browser
@@ -21,8 +21,8 @@ CATALOGUE = {"liveness.blink": ("请眨眨眼", "Please blink"), "quality.too_da
 
 
 @pytest.fixture
-def kiosk() -> Iterator[KioskUi]:
-    ui = KioskUi(UiSettings(port=0, voice=False, heartbeat_s=1.0), catalogue=CATALOGUE)
+def kiosk() -> Iterator[ScreenServer]:
+    ui = ScreenServer(UiSettings(port=0, voice=False, heartbeat_s=1.0), catalogue=CATALOGUE)
     ui.start()
     try:
         yield ui
@@ -30,7 +30,7 @@ def kiosk() -> Iterator[KioskUi]:
         ui.stop()
 
 
-def _open(browser: Any, ui: KioskUi) -> None:
+def _open(browser: Any, ui: ScreenServer) -> None:
     browser.get(ui.url)
     wait_until(lambda: browser.execute_script("return window.kiosk && window.kiosk.online"),
                "the page to connect")
@@ -48,7 +48,7 @@ def _font_px(browser: Any, element_id: str) -> float:
     return float(str(size).removesuffix("px"))
 
 
-def test_page_follows_a_session_to_pass(browser: Any, kiosk: KioskUi, artifacts: Path) -> None:
+def test_page_follows_a_session_to_pass(browser: Any, kiosk: ScreenServer, artifacts: Path) -> None:
     _open(browser, kiosk)
     kiosk.publish(view("idle"))
     wait_text(browser, "guide-zh", "请将身份证放在读卡区")
@@ -100,7 +100,7 @@ def test_page_follows_a_session_to_pass(browser: Any, kiosk: KioskUi, artifacts:
     assert kiosk.status()["views_invalid"] == 0
 
 
-def test_refer_and_fail_results(browser: Any, kiosk: KioskUi, artifacts: Path) -> None:
+def test_refer_and_fail_results(browser: Any, kiosk: ScreenServer, artifacts: Path) -> None:
     _open(browser, kiosk)
     kiosk.publish(view("decided", result={"decision": "refer", "reasons": ["match.low"]}))
     wait_text(browser, "result-title", "请到就近的社保服务窗口办理")
@@ -117,7 +117,7 @@ def test_refer_and_fail_results(browser: Any, kiosk: KioskUi, artifacts: Path) -
 
 def test_page_reconnects_after_the_server_restarts(browser: Any, artifacts: Path) -> None:
     settings = UiSettings(port=0, voice=False, heartbeat_s=0.5)
-    first = KioskUi(settings, catalogue={})
+    first = ScreenServer(settings, catalogue={})
     first.start()
     port = first.port
     try:
@@ -131,7 +131,7 @@ def test_page_reconnects_after_the_server_restarts(browser: Any, artifacts: Path
     wait_text(browser, "offline-text", "连接中断")
     _shot(browser, artifacts, "10-offline")
 
-    second = KioskUi(settings.model_copy(update={"port": port}), catalogue={})
+    second = ScreenServer(settings.model_copy(update={"port": port}), catalogue={})
     second.start()
     try:
         second.publish(view("matching", zh="正在比对，请稍候"))
@@ -144,7 +144,7 @@ def test_page_reconnects_after_the_server_restarts(browser: Any, artifacts: Path
 
 
 def test_small_pi_screen_keeps_text_large_and_inside(
-    browser: Any, kiosk: KioskUi, artifacts: Path
+    browser: Any, kiosk: ScreenServer, artifacts: Path
 ) -> None:
     kiosk.set_preview(Frame(skdata.astronaut(), sequence=1, timestamp_s=0.0))
     browser.set_window_size(800, 480 + 143)  # the official 7" display; headless adds chrome

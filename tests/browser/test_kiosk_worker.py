@@ -12,7 +12,7 @@ from kiosk_support import text_of, view, wait_text, wait_until
 from selenium.webdriver.common.keys import Keys
 
 from device.events import WorkerInput
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
 
 pytestmark = pytest.mark.browser
@@ -21,9 +21,9 @@ VALID_ID = "11010519491231002X"
 
 
 @pytest.fixture
-def worker_kiosk() -> Iterator[tuple[KioskUi, queue.Queue[WorkerInput]]]:
+def worker_kiosk() -> Iterator[tuple[ScreenServer, queue.Queue[WorkerInput]]]:
     received: queue.Queue[WorkerInput] = queue.Queue()
-    ui = KioskUi(UiSettings(port=0, voice=False, worker_mode=True, heartbeat_s=1.0),
+    ui = ScreenServer(UiSettings(port=0, voice=False, worker_mode=True, heartbeat_s=1.0),
                  on_worker_input=received.put, catalogue={})
     ui.start()
     try:
@@ -41,7 +41,7 @@ def _focused(browser: Any) -> str:
 
 
 def test_worker_keys_in_id_and_consent(
-    browser: Any, worker_kiosk: tuple[KioskUi, queue.Queue[WorkerInput]], artifacts: Path
+    browser: Any, worker_kiosk: tuple[ScreenServer, queue.Queue[WorkerInput]], artifacts: Path
 ) -> None:
     ui, received = worker_kiosk
     browser.get(ui.url)
@@ -88,7 +88,7 @@ def test_worker_keys_in_id_and_consent(
 
 
 def test_touch_targets_are_large(
-    browser: Any, worker_kiosk: tuple[KioskUi, queue.Queue[WorkerInput]]
+    browser: Any, worker_kiosk: tuple[ScreenServer, queue.Queue[WorkerInput]]
 ) -> None:
     ui, _received = worker_kiosk
     browser.get(ui.url)

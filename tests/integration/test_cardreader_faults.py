@@ -22,25 +22,12 @@ from device.cardreader.reader import CardReader
 from device.cardreader.settings import CardReaderSettings
 from device.cardreader.sim import SimulatedReader
 from device.cardreader.sim_script import SimScript
+from tests.support.cards import FAST_READER, card_fields
 
-CARD = {
-    "name": "王秀英",
-    "sex_code": "2",
-    "birth_date": "19520314",
-    "address": "北京市东城区示例胡同1号",
-    "id_number": "110101195203140127",
-    "authority": "北京市公安局东城分局",
-    "valid_from": "20150601",
-    "valid_until": "长期",
-}
-FAST = {
-    "read_timeout_s": 0.2,
-    "connect_timeout_s": 2.0,
-    "max_retries": 2,
-    "retry_backoff_s": 0.01,
-    "max_backoff_s": 0.05,
-    "poll_interval_s": 0.02,
-}
+CARD = card_fields(name="王秀英", sex_code="2", birth_date="19520314",
+                   address="北京市东城区示例胡同1号", id_number="110101195203140127",
+                   valid_from="20150601")
+FAST = FAST_READER
 
 
 @contextmanager

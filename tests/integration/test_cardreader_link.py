@@ -27,43 +27,17 @@ from device.cardreader.events import (
 from device.cardreader.link import LinkLost, SamLink
 from device.cardreader.protocol import Cmd, Status
 from device.cardreader.reader import CardReader, read_once
-from device.cardreader.settings import CardReaderSettings
 from device.cardreader.sim import SimulatedReader
 from device.cardreader.sim_script import SimScript
 from device.config import parse
+from tests.support.cards import FAST_READER, card_fields, fast_reader
 
-GOOD = {
-    "name": "李建国",
-    "sex_code": "1",
-    "nation_code": "01",
-    "birth_date": "19580601",
-    "address": "北京市东城区样本大街22号",
-    "id_number": "110101195806010153",
-    "authority": "北京市公安局东城分局",
-    "valid_from": "20180301",
-    "valid_until": "长期",
-}
-EXPIRED = {
-    **GOOD,
-    "name": "陈美兰",
-    "sex_code": "2",
-    "birth_date": "19560708",
-    "id_number": "110105195607080242",
-    "valid_from": "20050101",
-    "valid_until": "20250101",
-}
-FAST = {
-    "read_timeout_s": 0.2,
-    "connect_timeout_s": 2.0,
-    "max_retries": 2,
-    "retry_backoff_s": 0.01,
-    "max_backoff_s": 0.05,
-    "poll_interval_s": 0.02,
-}
-
-
-def fast(port: str = "", **changes: Any) -> CardReaderSettings:
-    return CardReaderSettings.model_validate({**FAST, "port": port, **changes})
+GOOD = card_fields()
+EXPIRED = card_fields(name="陈美兰", sex_code="2", birth_date="19560708",
+                      id_number="110105195607080242", valid_from="20050101",
+                      valid_until="20250101")
+FAST = FAST_READER
+fast = fast_reader
 
 
 @contextmanager

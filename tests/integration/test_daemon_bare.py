@@ -14,13 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.support.cards import card_fields
 from tests.support.kiosk import kiosk_config
 
-CARD = {
-    "name": "张测试", "sex_code": "1", "nation_code": "01", "birth_date": "19500101",
-    "address": "测试地址", "id_number": "110101195001010017", "authority": "测试分局",
-    "valid_from": "20100101", "valid_until": "长期",
-}
+CARD = card_fields(name="张测试", birth_date="19500101", address="测试地址",
+                   id_number="110101195001010017", authority="测试分局", valid_from="20100101")
 
 
 @pytest.fixture()

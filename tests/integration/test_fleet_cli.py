@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from device.demo.site import Site
-from tests.integration.fleet_support import RunningKiosk, kiosk_sections, site_and_broker
+from tests.support.fleet import RunningKiosk, kiosk_sections, site_and_broker
 
 pytestmark = pytest.mark.broker
 COUNT = 20

@@ -18,7 +18,7 @@ from device.demo.site import Site
 from device.fleet.client import FleetClient
 from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_command
-from tests.integration.fleet_support import (
+from tests.support.fleet import (
     RunningKiosk,
     ask,
     fleet_client,

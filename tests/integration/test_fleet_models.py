@@ -16,7 +16,7 @@ from device.demo.site import REPO_MODELS, Site
 from device.fleet.client import FleetClient
 from device.fleet.sign import sign_artifact
 from device.vision.models import file_sha256
-from tests.integration.fleet_support import (
+from tests.support.fleet import (
     RunningKiosk,
     ask,
     fleet_client,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from device.demo.broker import free_port
-from tests.integration.fleet_support import (
+from tests.support.fleet import (
     ask,
     fleet_client,
     kiosk_sections,

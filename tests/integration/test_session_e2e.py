@@ -43,7 +43,6 @@ RULES = Rules(
     identify_timeout_s=3.0,
     capture_timeout_s=5.0,
     liveness_timeout_s=20.0,
-    match_timeout_s=2.0,
     decided_hold_s=0.5,
     capture_frames=4,
     liveness_enabled=False,
@@ -210,8 +209,8 @@ def test_still_photo_does_not_pass_the_real_liveness_probe(store, vision):
 
 def test_worker_input_through_the_core_loop_adapter(store, vision):
     from device.camera.base import Frame
+    from device.core_handler import CoreHandler
     from device.events import FrameArrived, WorkerInput
-    from device.session.handler import CoreHandler
 
     face = np.ascontiguousarray(data.astronaut()[0:250, 100:350])
     enrol(store, vision, ID, face)
@@ -277,7 +276,7 @@ class ScriptedProbe:
         from device.liveness.api import LivenessVerdict
 
         return (
-            LivenessVerdict("live", (), {"challenge_done": 1.0})
+            LivenessVerdict("live", (), {"challenge_done": 1.0, "liveness": 1.0})
             if self.seen >= self.frames
             else None
         )

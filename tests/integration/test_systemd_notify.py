@@ -5,9 +5,9 @@ set. The test asserts READY=1, STATUS lines, periodic WATCHDOG=1, no pings while
 is blocked (for longer than the watchdog interval, so systemd would restart the service),
 pings again once it runs, and STOPPING=1 on SIGTERM.
 
-The process is the real daemon (`python -m device --config CFG run --debug-hang-after S
---debug-hang-for S`) once `faceterm run` has those options; until then it is CORE_STUB below,
-which wires device.sdnotify and device.health exactly as the core loop does.
+The process is the real daemon (device.compose.Kiosk(...).build().run()) started by LAUNCHER
+below, a test seam production does not carry: it wraps the core loop's handler in one that
+blocks a single tick (as a stuck handler would).
 """
 
 from __future__ import annotations
@@ -34,37 +34,34 @@ WATCHDOG_S = 1.0
 HANG_AFTER_S = 1.5
 HANG_FOR_S = 2.5
 
-CORE_STUB = r"""
-import argparse, signal, threading, time
-from device.health import Watchdog
+LAUNCHER = r"""
+import sys, time
+from pathlib import Path
+from device.compose import Kiosk
+from device.config import load
 from device.logsetup import setup_logging
-from device.sdnotify import Notifier
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--debug-hang-after", type=float)
-parser.add_argument("--debug-hang-for", type=float)
-args = parser.parse_args()
+
+class BlocksOnce:  # the real handler, except that one tick blocks the core loop for_s s
+
+    def __init__(self, inner, after_s, for_s):
+        self._inner, self._at, self._for_s = inner, time.monotonic() + after_s, for_s
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def on_tick(self, now_s):
+        if self._at is not None and time.monotonic() >= self._at:
+            self._at = None
+            time.sleep(self._for_s)
+        self._inner.on_tick(now_s)
+
+
+config_path, after_s, for_s = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 setup_logging("INFO")
-notifier = Notifier()
-watchdog = Watchdog(notifier, notifier.watchdog_interval_s(), describe=lambda: "ready: idle")
-watchdog.add_check("outbox", lambda: True)
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
-notifier.status("starting camera")
-time.sleep(0.2)  # components start
-watchdog.start()
-notifier.ready()
-notifier.status("ready: idle")
-hang_at = time.monotonic() + args.debug_hang_after
-try:
-    while not stop.wait(0.1):  # the core loop: one bus.get(tick) per iteration, then beat()
-        if hang_at is not None and time.monotonic() >= hang_at:
-            hang_at = None
-            time.sleep(args.debug_hang_for)  # a handler that blocks the loop
-        watchdog.beat()
-finally:
-    notifier.stopping()
-    watchdog.stop()
+daemon = Kiosk(load(config_path), config_path).build()
+daemon.loop.handler = BlocksOnce(daemon.loop.handler, after_s, for_s)
+sys.exit(daemon.run(60.0))
 """
 
 
@@ -118,12 +115,6 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
             sock.close()
 
 
-def daemon_supports_hang() -> bool:
-    result = subprocess.run([sys.executable, "-m", "device", "run", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=30, check=False)
-    return "--debug-hang-after" in result.stdout and "--debug-hang-for" in result.stdout
-
-
 def daemon_config(folder: Path) -> Path:
     """The bare daemon: simulated reader with no card, replay camera, state in folder."""
     cards = folder / "cards.json"
@@ -136,13 +127,10 @@ def daemon_config(folder: Path) -> Path:
 
 
 def command(folder: Path) -> list[str]:
-    hang = ["--debug-hang-after", str(HANG_AFTER_S), "--debug-hang-for", str(HANG_FOR_S)]
-    if daemon_supports_hang():
-        return [sys.executable, "-m", "device", "--config", str(daemon_config(folder)), "run",
-                "--duration", "60", *hang]
-    stub = folder / "core_stub.py"
-    stub.write_text(CORE_STUB, encoding="utf-8")
-    return [sys.executable, str(stub), *hang]
+    launcher = folder / "launch_blocking.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    return [sys.executable, str(launcher), str(daemon_config(folder)), str(HANG_AFTER_S),
+            str(HANG_FOR_S)]
 
 
 def pings(messages: list[tuple[float, str]]) -> list[float]:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from device.liveness.evaluate import load_sources
 from device.liveness.scenes import FaceSource
 from device.vision.analyzer import FaceAnalyzer
-from device.vision.settings import VisionSettings
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.vision import load_analyzer
 
 
 @pytest.fixture(scope="session")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer.load(VisionSettings(models_dir=str(ROOT / "models"), num_threads=1))
+    return load_analyzer(num_threads=1)
 
 
 @pytest.fixture(scope="session")

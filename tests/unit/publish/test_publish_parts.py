@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from device.backoff import Backoff
 from device.bureau.store import ResultStore, StoredResult
 from device.errors import PublishError
-from device.publish.mqtt import Backoff
 from device.publish.telemetry import Telemetry, read_cpu_temp_c
 from device.publish.topics import Topics, bureau_results, split
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from quality_support import REPO
 
 from device.session.settings import QualitySettings
 from device.vision.analyzer import FaceAnalyzer
-from device.vision.settings import VisionSettings
+from tests.support.vision import load_analyzer
 
 
 @pytest.fixture(scope="session")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer.load(VisionSettings(models_dir=str(REPO / "models")))
+    return load_analyzer(num_threads=2)
 
 
 @pytest.fixture(scope="session")

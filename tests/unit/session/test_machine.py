@@ -15,7 +15,6 @@ RULES = m.Rules(
     identify_timeout_s=10,
     capture_timeout_s=20,
     liveness_timeout_s=30,
-    match_timeout_s=5,
     decided_hold_s=2,
     capture_frames=3,
     liveness_enabled=True,
@@ -119,10 +118,6 @@ def test_no_reference_is_a_clear_outcome():
             ("capture_timeout", "too_dark"),
         ),
         ([identify(), *good_frames(1.0), m.Tick(31.0), m.Tick(31.3)], ("liveness_timeout",)),
-        (
-            [identify(), *good_frames(1.0), m.LivenessDone(2, "live"), m.Tick(7.1)],
-            ("match_timeout",),
-        ),
     ],
 )
 def test_every_phase_times_out(events, reasons):

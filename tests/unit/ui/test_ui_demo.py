@@ -10,7 +10,7 @@ from typing import Any
 
 from device.ui.browser import kiosk_command, wait_for_page
 from device.ui.demo import demo_script, run_demo
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
 from device.ui.texts import load_catalogue
 from device.ui.views import prepare
@@ -45,7 +45,7 @@ def test_wait_for_page_and_kiosk_command(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     assert wait_for_page(f"http://127.0.0.1:{free_port}/", timeout_s=0.3, interval_s=0.1) is False
-    ui = KioskUi(UiSettings(port=0, voice=False), catalogue={})
+    ui = ScreenServer(UiSettings(port=0, voice=False), catalogue={})
     ui.start()
     try:
         assert wait_for_page(ui.url, timeout_s=3) is True

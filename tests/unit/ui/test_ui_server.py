@@ -16,18 +16,18 @@ import pytest
 
 from device.camera.base import Frame
 from device.events import WorkerInput
-from device.ui.server import KioskUi
+from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
 
 VALID_ID = "11010519491231002X"
 
 
 @pytest.fixture
-def kiosk() -> Iterator[tuple[KioskUi, queue.Queue[WorkerInput]]]:
+def kiosk() -> Iterator[tuple[ScreenServer, queue.Queue[WorkerInput]]]:
     received: queue.Queue[WorkerInput] = queue.Queue()
     settings = UiSettings(port=0, voice=False, worker_mode=True, heartbeat_s=0.3,
                           client_queue_size=4, max_clients=2, preview_max_width_px=320)
-    ui = KioskUi(settings, on_worker_input=received.put, catalogue={})
+    ui = ScreenServer(settings, on_worker_input=received.put, catalogue={})
     ui.start()
     try:
         yield ui, received
@@ -35,7 +35,7 @@ def kiosk() -> Iterator[tuple[KioskUi, queue.Queue[WorkerInput]]]:
         ui.stop()
 
 
-def _request(ui: KioskUi, method: str, path: str, body: bytes | None = None,
+def _request(ui: ScreenServer, method: str, path: str, body: bytes | None = None,
              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", ui.port, timeout=5)
     try:
@@ -46,7 +46,7 @@ def _request(ui: KioskUi, method: str, path: str, body: bytes | None = None,
         conn.close()
 
 
-def _post(ui: KioskUi, payload: Any, **headers: str) -> tuple[int, dict[str, Any]]:
+def _post(ui: ScreenServer, payload: Any, **headers: str) -> tuple[int, dict[str, Any]]:
     body = json.dumps(payload).encode()
     status, _h, data = _request(ui, "POST", "/api/worker", body, {
         "Content-Type": "application/json", **headers})
@@ -159,7 +159,7 @@ def test_worker_input_without_worker_mode_or_a_full_queue_is_503() -> None:
     def refuse(event: WorkerInput) -> None:
         raise queue.Full
 
-    ui = KioskUi(UiSettings(port=0, voice=False, worker_mode=True), on_worker_input=refuse,
+    ui = ScreenServer(UiSettings(port=0, voice=False, worker_mode=True), on_worker_input=refuse,
                  catalogue={})
     ui.start()
     try:
@@ -167,7 +167,7 @@ def test_worker_input_without_worker_mode_or_a_full_queue_is_503() -> None:
         assert _post(ui, form)[0] == 503
     finally:
         ui.stop()
-    plain = KioskUi(UiSettings(port=0, voice=False), on_worker_input=print, catalogue={})
+    plain = ScreenServer(UiSettings(port=0, voice=False), on_worker_input=print, catalogue={})
     plain.start()
     try:
         assert _post(plain, {"id_number": VALID_ID, "operator_id": "W01",

@@ -9,14 +9,8 @@ import numpy.typing as npt
 import pytest
 
 from device.vision.analyzer import FaceAnalyzer
-from device.vision.settings import VisionSettings
 from device.vision.types import FaceObservation
-
-REPO = Path(__file__).resolve().parents[3]
-MODELS_DIR = REPO / "models"
-LFW_IMAGES = REPO.parent / "shared" / "data" / "lfw-dev" / "images"
-# Measured with the short-range detector on skimage.data.astronaut() (512x512): the face box.
-ASTRONAUT_FACE_BOX = (178.0, 81.0, 272.0, 175.0)
+from tests.support.vision import MODELS_DIR, load_analyzer
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +28,7 @@ def astronaut() -> npt.NDArray[np.uint8]:
 
 @pytest.fixture(scope="session")
 def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer.load(VisionSettings(models_dir=str(MODELS_DIR), num_threads=2))
+    return load_analyzer(num_threads=2)
 
 
 @pytest.fixture(scope="session")
@@ -43,11 +37,3 @@ def astronaut_face(analyzer: FaceAnalyzer, astronaut: npt.NDArray[np.uint8]) -> 
     assert len(faces) == 1
     return faces[0]
 
-
-def rotate(image: npt.NDArray[np.uint8], degrees: float) -> npt.NDArray[np.uint8]:
-    """The image rotated about its centre, counter-clockwise as displayed for positive degrees."""
-    import cv2
-
-    height, width = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), degrees, 1.0)
-    return np.asarray(cv2.warpAffine(image, matrix, (width, height)), dtype=np.uint8)

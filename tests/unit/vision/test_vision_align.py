@@ -8,7 +8,6 @@ import math
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import rotate
 
 from device.vision.align import (
     ALIGNED_SIZE,
@@ -19,6 +18,7 @@ from device.vision.align import (
 )
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.types import FaceObservation
+from tests.support.vision import rotate
 
 Image = npt.NDArray[np.uint8]
 

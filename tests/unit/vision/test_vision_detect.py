@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import ASTRONAUT_FACE_BOX
 
 from device.vision.detect import (
     FULL_RANGE,
@@ -19,6 +18,7 @@ from device.vision.detect import (
 )
 from device.vision.models import Manifest
 from device.vision.types import Detection
+from tests.support.vision import ASTRONAUT_FACE_BOX
 
 Image = npt.NDArray[np.uint8]
 TOLERANCE_PX = 8.0

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import LFW_IMAGES, rotate
 
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.geometry import (
@@ -18,6 +17,7 @@ from device.vision.geometry import (
 )
 from device.vision.landmarks import EYE_CONTOURS
 from device.vision.types import FaceObservation, HeadPose
+from tests.support.vision import LFW_IMAGES, rotate
 
 Image = npt.NDArray[np.uint8]
 # LFW faces seen turned: yaw measured about +37 and -36 degrees.

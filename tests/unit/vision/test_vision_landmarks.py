@@ -7,11 +7,11 @@ import math
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import rotate
 
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.landmarks import EYE_CONTOURS, Roi, face_roi
 from device.vision.types import Box, Detection, FaceObservation
+from tests.support.vision import rotate
 
 Image = npt.NDArray[np.uint8]
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER, NOSE_TIP, UPPER_LIP, CHIN = 33, 263, 1, 13, 152

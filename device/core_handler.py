@@ -1,5 +1,6 @@
-"""The core-loop handler of a kiosk: the session, the screen preview, refused cards, and live
-replacement of the session (new thresholds or models) once the person in front has finished."""
+"""The core loop's handler (device.core.Handler) in a kiosk: events to the session runner, the
+screen preview, refused cards, and live replacement of the session (new thresholds or models)
+once the person in front has finished."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from device.camera.base import Frame
+from device.cardreader.card import IdCard
 from device.events import FrameArrived, WorkerInput
 from device.messages import catalogue
-from device.session.handler import CoreHandler
+from device.session.decisions import show_view
+from device.session.machine import Show
 from device.session.runner import SessionRunner
 
 log = logging.getLogger(__name__)
@@ -18,7 +21,7 @@ log = logging.getLogger(__name__)
 ACTIVE_STATES = frozenset({"identified", "guiding", "liveness", "matching"})
 
 
-class KioskHandler:
+class CoreHandler:
     def __init__(
         self,
         runner: SessionRunner,
@@ -26,16 +29,12 @@ class KioskHandler:
         preview: Callable[[Frame | None], None] = lambda frame: None,
         on_swap: Callable[[SessionRunner], None] = lambda runner: None,
     ) -> None:
-        self._core = CoreHandler(runner)
+        self.runner = runner
         self._on_swap = on_swap
         self._publish_view = publish_view
         self._preview = preview
         self._pending: SessionRunner | None = None
         self.swaps = 0
-
-    @property
-    def runner(self) -> SessionRunner:
-        return self._core.runner
 
     def replace_runner(self, runner: SessionRunner) -> str:
         """Use `runner` from the next idle moment on (immediately when idle)."""
@@ -44,40 +43,37 @@ class KioskHandler:
         return "applied" if self._pending is None else "pending until the session ends"
 
     def _swap_if_idle(self) -> None:
-        if self._pending is not None and self._core.state() == "idle":
-            self._core = CoreHandler(self._pending)
+        if self._pending is not None and self.runner.state() == "idle":
+            self.runner = self._pending
             self._pending = None
             self.swaps += 1
-            self._on_swap(self._core.runner)
+            self._on_swap(self.runner)
             log.info("session settings or models replaced")
 
-    def on_card(self, card: Any, now_s: float) -> None:
-        self._core.on_card(card, now_s)
+    def on_card(self, card: IdCard, now_s: float) -> None:
+        self.runner.on_card(card, now_s)
 
     def on_card_removed(self, now_s: float) -> None:
-        self._core.on_card_removed(now_s)
+        self.runner.on_card_removed(now_s)
 
     def on_card_refused(self, reason: str, now_s: float) -> None:
         log.info("card refused: %s", reason)
-        zh, en = catalogue()["id_invalid"]
-        self._publish_view({"state": "idle", "code": "id_invalid", "zh": zh, "en": en,
-                            "countdown_s": None, "flash_rgb": None, "progress": 0.0,
-                            "result": None})
+        self._publish_view(show_view(Show("idle", "id_invalid"), catalogue()))
 
     def on_frame(self, event: FrameArrived, now_s: float) -> None:
-        if self._core.state() in ACTIVE_STATES:
+        if self.runner.state() in ACTIVE_STATES:
             self._preview(event.frame)
-        self._core.on_frame(event, now_s)
+        self.runner.on_frame(event.frame, now_s)
 
     def on_worker_input(self, event: WorkerInput, now_s: float) -> None:
-        self._core.on_worker_input(event, now_s)
+        self.runner.on_worker_input(event.id_number, event.consent, now_s)
 
     def on_tick(self, now_s: float) -> None:
-        self._core.on_tick(now_s)
+        self.runner.on_tick(now_s)
         self._swap_if_idle()
 
     def state(self) -> str:
-        return self._core.state()
+        return self.runner.state()
 
     def status(self) -> dict[str, Any]:
         return {**self.runner.status(), "swaps": self.swaps,

@@ -18,6 +18,7 @@ from device.demo.site import REPO_MODELS, Site
 from device.fleet.client import Endpoint, FleetClient
 from device.fleet.sign import sign_command
 from device.publish.identity import load_registry
+from device.publish.mqtt import LinkConfig
 
 NO_CARD = {"repeat": True, "steps": [{"absent_s": 1.0}]}
 
@@ -75,8 +76,8 @@ def site_and_broker(folder: Path) -> Iterator[tuple[Site, Mosquitto]]:
 
 def fleet_client(site: Site, broker: Mosquitto, tenant: str = "demo") -> FleetClient:
     cert, key = site.client_files("fleet")
-    endpoint = Endpoint(broker.host, broker.port, str(site.ca_cert), str(cert), str(key),
-                        "fleet", tenant=tenant)
+    link = LinkConfig(broker.host, broker.port, str(site.ca_cert), str(cert), str(key), "fleet")
+    endpoint = Endpoint(link, tenant=tenant)
     client = FleetClient(endpoint, load_registry(site.registry))
     client.connect()
     return client
