@@ -143,7 +143,7 @@ class SessionRunner:
         return {
             "state": self.state(),
             "attempt": self._session.attempt,
-            "unavailable": self.unavailable,
+            "unavailable": self._readiness(),  # e.g. the templates held, the outbox full
             "decided_with": self.decided_with.as_dict(),
             **self.counters,
         }

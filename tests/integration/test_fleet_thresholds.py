@@ -19,7 +19,7 @@ from device.events import WorkerInput
 from device.fleet.client import FleetClient
 from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_command
-from tests.integration.fleet_support import (
+from tests.support.fleet import (
     RunningKiosk,
     ask,
     fleet_client,
