@@ -18,18 +18,19 @@ from device.events import CardRefused, CardRemoved, ComponentFailed, EventBus
 def test_a_card_removed_posted_to_a_full_bus_arrives_after_the_earlier_events() -> None:
     bus = EventBus(8, overflow=4)
     for index in range(8):
-        assert bus.post(CardRefused(f"r{index}"), timeout_s=0.01)
-    assert bus.post(CardRemoved(), timeout_s=0.01)  # no queue.Full at the poster
+        assert bus.post(CardRefused("bad", f"r{index}", 0.0), timeout_s=0.01)
+    assert bus.post(CardRemoved(1.0), timeout_s=0.01)  # no queue.Full at the poster
     assert bus.status()["overflow"] == 1
     seen = [bus.get(0.1) for _ in range(9)]
-    assert seen[-1] == CardRemoved() and seen[:8] == [CardRefused(f"r{i}") for i in range(8)]
+    assert seen[-1] == CardRemoved(1.0)
+    assert seen[:8] == [CardRefused("bad", f"r{i}", 0.0) for i in range(8)]
     assert bus.get(0.01) is None and bus.lost() == 0
 
 
 def test_an_event_lost_on_a_full_overflow_is_counted_not_raised() -> None:
     bus = EventBus(8, overflow=1)
     for index in range(9):
-        assert bus.post(CardRefused(f"r{index}"), timeout_s=0.01)
+        assert bus.post(CardRefused("bad", f"r{index}", 0.0), timeout_s=0.01)
     assert not bus.post(ComponentFailed("camera", "lost"), timeout_s=0.01)
     assert bus.status()["events_lost"] == {"ComponentFailed": 1}
 
@@ -65,7 +66,7 @@ class FailingCamera:
 def test_the_camera_thread_survives_a_full_bus_and_says_so_in_status() -> None:
     bus = EventBus(8, overflow=1)
     for index in range(9):
-        bus.post(CardRefused(f"r{index}"), timeout_s=0.01)
+        bus.post(CardRefused("bad", f"r{index}", 0.0), timeout_s=0.01)
     camera = FailingCamera()
     pump = CameraPump(camera, bus.post_frame,
                       lambda error: bus.post(ComponentFailed("camera", error), timeout_s=0.01),
