@@ -86,7 +86,8 @@ class Kiosk:
     def new_runner(self, config: Config, models_dir: Path | None = None) -> SessionRunner:
         """A session runner for config (models sha256-verified and loaded: may raise)."""
         effective = with_models_dir(config, models_dir or self.slots.active_dir())
-        return build_runner(effective, on_view=self.publish_view, on_record=self.record)
+        return build_runner(effective, on_view=self.publish_view, on_record=self.record,
+                            readiness=self.publisher.problem)
 
     def report_models(self, runner: SessionRunner) -> None:
         """Telemetry names the models in use (name@sha256 prefix)."""
@@ -94,6 +95,7 @@ class Kiosk:
         self.publisher.telemetry.models = models
         antispoof = getattr(getattr(runner.liveness, "antispoof", None), "entry", None)
         self.publisher.telemetry.antispoof = antispoof.model_id if antispoof else ""
+        self.publisher.telemetry.decided_with = runner.decided_with.as_dict()
 
     def report_camera(self, check: CameraCheck) -> None:
         """Telemetry names the camera in use and, when refused, why."""

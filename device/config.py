@@ -30,6 +30,10 @@ class DeviceSettings(Section):
     state_dir: str = "/var/lib/faceterm"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     event_queue_size: int = Field(256, ge=8, le=65536)
+    # Clock synchronisation, stated in every record (device/clock.py): the file
+    # systemd-timesyncd touches on each synchronisation, and whether to ask adjtimex(2) too.
+    clock_sync_file: str = "/run/systemd/timesync/synchronized"
+    clock_kernel_check: bool = True
 
 
 class Config(Section):

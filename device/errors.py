@@ -32,3 +32,8 @@ class CommandRejected(FacetermError):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+
+
+class CommandRefused(CommandRejected):
+    """A verified command refused by policy before it changed anything (reply REJECTED, not
+    FAILED): e.g. a threshold outside the model's range without an admin override."""

@@ -27,6 +27,11 @@ _SESSION: dict[str, Message] = {
     "liveness": ("请按提示做动作", "Please follow the instructions"),
     "matching": ("正在比对，请稍候", "Comparing, please wait"),
     "retry": ("未通过，请再试一次", "Not verified, please try once more"),
+    # No session starts (and no decision is shown) while the decision could not be stored.
+    "out_of_service": (
+        "暂停服务，请到窗口办理",
+        "Temporarily out of service, please visit a window",
+    ),
 }
 
 # Quality guidance, in the order the gates are checked (the first failing gate is shown).

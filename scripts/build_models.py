@@ -210,6 +210,23 @@ def finalize(args: argparse.Namespace) -> None:
     print("finalize: models/manifest.json written")
 
 
+def ceiling(args: argparse.Namespace) -> None:
+    """Add each embed variant's threshold ceiling to the manifest from its LFW report
+    (work/eval/<variant>/report.json, evaluated here unless --reports names a folder of them)."""
+    from device.eval.report import with_ceilings
+
+    work = Path(args.work)
+    if args.reports:
+        folder = Path(args.reports)
+        reports = {v: json.loads((folder / v / "report.json").read_text(encoding="utf-8"))
+                   for v in VARIANTS}
+    else:
+        reports = evaluate_lfw(Path(args.lfw), work, args.limit)
+    manifest = json.loads((MODELS / "manifest.json").read_text(encoding="utf-8"))
+    write_manifest(with_ceilings(manifest, reports))
+    print("ceiling: models/manifest.json written")
+
+
 def write_manifest(manifest: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT / "scripts"))
     from build_antispoof import TARGET, entry
@@ -238,13 +255,16 @@ def evaluate_lfw(lfw: Path, work: Path, limit: int | None) -> dict[str, dict[str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     stages = parser.add_subparsers(dest="stage", required=True)
-    for name, func in (("calibrate", calibrate), ("convert", convert), ("finalize", finalize)):
+    stage_funcs = (("calibrate", calibrate), ("convert", convert), ("finalize", finalize),
+                   ("ceiling", ceiling))
+    for name, func in stage_funcs:
         stage = stages.add_parser(name)
         stage.add_argument("--packages", required=True, help="folder of downloaded wheels")
         stage.add_argument("--work", required=True, help="scratch folder (.cache/models)")
         stage.add_argument("--lfw", help="LFW-style folder (pairs.txt, images/)")
         stage.add_argument("--count", type=int, default=200, help="calibration crops")
         stage.add_argument("--limit", type=int, help="evaluate on the first N pairs only")
+        stage.add_argument("--reports", help="ceiling: folder of <variant>/report.json")
         stage.set_defaults(func=func)
     args = parser.parse_args()
     args.func(args)

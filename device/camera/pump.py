@@ -23,6 +23,8 @@ class CameraPump:
     After every (re)start the camera's identity is checked against the pin and against the
     first camera seen; the result goes to on_check, and a refused camera's frames are dropped
     (counted) instead of posted.
+    A report the core loop could not take (the bus is full: `on_failure` returns False) or a
+    callback that raises is counted and shown in status(); it never ends the thread.
     """
 
     def __init__(
@@ -50,6 +52,8 @@ class CameraPump:
         self._on_check = on_check
         self._first: CameraIdentity | None = None
         self.check: CameraCheck | None = None
+        self.failures_lost = 0  # camera-lost reports the bus could not take
+        self.callback_errors = 0
 
     def start(self) -> None:
         self._camera.start()
@@ -75,6 +79,8 @@ class CameraPump:
             "frames": self.frames,
             "restarts": self.restarts,
             "frames_refused": self.frames_refused,
+            "failures_lost": self.failures_lost,
+            "callback_errors": self.callback_errors,
             **self._camera.status(),
             "identity": check.identity.record() if check else None,
             "refusal": check.refusal if check else None,
@@ -88,7 +94,7 @@ class CameraPump:
         if check.refusal:
             log.error("camera refused (%s): %s", check.refusal, identity)
         self.check = check
-        self._on_check(check)
+        self._deliver(self._on_check, check)
 
     def _run(self) -> None:
         backoff = Backoff(0.5, self._max_backoff_s)
@@ -100,16 +106,25 @@ class CameraPump:
                     if self.check is not None and self.check.refusal:
                         self.frames_refused += 1
                     else:
-                        self._on_frame(frame)
+                        self._deliver(self._on_frame, frame)
                 backoff.reset()
             except CameraError as exc:
                 delay = backoff.next()
                 log.warning("camera lost: %s; restarting in %.1f s", exc, delay)
-                self._on_failure(str(exc))
+                if self._deliver(self._on_failure, str(exc)) is False:
+                    self.failures_lost += 1
                 self._camera.stop()
                 if self._stop.wait(delay):
                     return
                 self._restart()
+
+    def _deliver(self, callback: Callable[[Any], object], value: Any) -> object:
+        try:
+            return callback(value)
+        except Exception:  # a callback boundary: the camera thread must go on
+            self.callback_errors += 1
+            log.exception("camera: event callback failed")
+            return False
 
     def _restart(self) -> None:
         try:

@@ -17,8 +17,9 @@ def to_bus_event(event: ReaderEvent) -> bus_events.Event:
 
 
 def bus_sink(bus: bus_events.EventBus, timeout_s: float = 5.0) -> EventSink:
-    """A sink for CardReader that posts to the bus (waits up to timeout_s; never drops silently:
-    a full bus raises queue.Full, which the reader logs at its callback boundary)."""
+    """A sink for CardReader that posts to the bus (waits up to timeout_s, then the bus's
+    ordered overflow: a CardRemoved reaches the core loop after a burst; an event lost only when
+    the overflow is full too is counted in the bus status and never raises in the reader)."""
 
     def post(event: ReaderEvent) -> None:
         bus.post(to_bus_event(event), timeout_s=timeout_s)

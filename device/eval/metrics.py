@@ -121,6 +121,23 @@ def threshold_at_far(scores: Scores, same: Labels, far: float) -> OperatingPoint
     )
 
 
+def threshold_at_tar(scores: Scores, same: Labels, tar: float) -> OperatingPoint:
+    """The highest threshold whose TAR on these pairs is still at least `tar` (the ceiling above
+    which more than 1 - tar of genuine people would be refused)."""
+    genuine, impostor = _split(scores, same)
+    if impostor.size == 0 or genuine.size == 0:
+        raise ValueError("a threshold at TAR needs genuine and impostor pairs")
+    if not 0.0 < tar <= 1.0:
+        raise ValueError(f"tar must be in (0, 1], got {tar}")
+    keep = math.ceil(tar * genuine.size - 1e-9)
+    threshold = float(np.sort(genuine)[::-1][keep - 1])
+    return OperatingPoint(
+        threshold,
+        float(np.mean(impostor >= threshold)),
+        float(np.mean(genuine >= threshold)),
+    )
+
+
 def roc_curve(scores: Scores, same: Labels) -> tuple[Scores, Scores, Scores]:
     """(far, tar, thresholds) for every distinct threshold, from the highest threshold down."""
     genuine, impostor = _split(scores, same)

@@ -125,9 +125,43 @@ def build_manifest(
         evaluation = evaluations.get(variant)
         if evaluation:
             entry["threshold"] = evaluation["threshold"]
+            entry["threshold_ceiling"] = threshold_ceiling(evaluation)
             entry["accuracy"].update(lfw_accuracy(evaluation))
         entries.append(entry)
     return {"schema": 1, "models": kept + entries}
+
+
+CEILING_METHOD = (
+    "highest cosine at which genuine acceptance on lfw-dev is still {tar:.0%} (FAR 1e-6 cannot "
+    "be measured on {impostors} impostor pairs); the decision threshold may not exceed it "
+    "without an admin override (device/match/thresholds.py)"
+)
+
+
+def threshold_ceiling(report: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's `threshold_ceiling` field from an LFW report (device/eval/lfw.py)."""
+    return {
+        "value": report["threshold_ceiling"],
+        "tar": report["ceiling_tar"],
+        "far": report["far_at_ceiling"],
+        "method": CEILING_METHOD.format(tar=report["ceiling_tar"],
+                                        impostors=report["impostor_pairs"]),
+    }
+
+
+def with_ceilings(manifest: dict[str, Any], reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The manifest with each evaluated embed entry's `threshold_ceiling` set (nothing else
+    changes; the floor `threshold` must match the report's, or the report is of another run)."""
+    entries = []
+    for entry in manifest.get("models", []):
+        report = reports.get(entry.get("variant", ""))
+        if entry.get("task") == "embed" and report is not None:
+            if entry.get("threshold") != report["threshold"]:
+                raise ModelError(f"{entry['name']}: the report's threshold "
+                                 f"{report['threshold']} is not the manifest's")
+            entry = dict(entry, threshold_ceiling=threshold_ceiling(report))
+        entries.append(entry)
+    return dict(manifest, models=entries)
 
 
 def lfw_accuracy(report: dict[str, Any]) -> dict[str, Any]:

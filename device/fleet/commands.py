@@ -24,6 +24,8 @@ class ConfigSet(Params):
 
 class ThresholdsSet(Params):
     match_threshold: float = Field(gt=-1.0, lt=1.0)
+    # Outside the embed model's manifest range only with this, and only by an admin.
+    override: bool = False
 
 
 class TemplatesPut(Params):

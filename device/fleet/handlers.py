@@ -18,7 +18,13 @@ from joserfc.jwk import OKPKey
 
 from device.cardreader.idnumber import CardRejected, validate_id_number
 from device.config import Config, redacted
-from device.errors import CommandRejected, ConfigError, FacetermError
+from device.errors import (
+    CommandRefused,
+    CommandRejected,
+    ConfigError,
+    FacetermError,
+    ModelError,
+)
 from device.fleet import commands as c
 from device.fleet.auth import Command, verify_artifact
 from device.fleet.configstore import ConfigStore
@@ -26,6 +32,8 @@ from device.fleet.guard import check_channel, touches_channel
 from device.fleet.keyring import Keyring
 from device.fleet.modelslots import Binding, ModelSlots, fetch, install
 from device.fleet.sealed import decode_vector, open_sealed
+from device.match.thresholds import ThresholdRange, manifest_range
+from device.vision.models import Manifest
 from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -59,7 +67,7 @@ def build(services: Services) -> dict[str, Callable[[Command], dict[str, Any]]]:
         "status.get": lambda cmd: s.status(),
         "config.get": lambda cmd: redacted(s.config()),
         "config.set": lambda cmd: config_set(s, cast(c.ConfigSet, cmd.params), cmd.operator),
-        "thresholds.set": lambda cmd: thresholds_set(s, cast(c.ThresholdsSet, cmd.params)),
+        "thresholds.set": lambda cmd: thresholds_set(s, cmd),
         "templates.put": lambda cmd: templates_put(s, cast(c.TemplatesPut, cmd.params)),
         "templates.revoke": lambda cmd: templates_revoke(s, cast(c.TemplatesRevoke, cmd.params)),
         "model.update": lambda cmd: model_update(s, cast(c.ModelUpdate, cmd.params)),
@@ -93,10 +101,37 @@ def config_set(s: Services, params: c.ConfigSet, operator: str = "") -> dict[str
     return {"applied": applied}
 
 
-def thresholds_set(s: Services, params: c.ThresholdsSet) -> dict[str, Any]:
-    return config_set(
-        s, c.ConfigSet(changes={"session": {"match_threshold": params.match_threshold}})
-    )
+def thresholds_set(s: Services, cmd: Command) -> dict[str, Any]:
+    """Inside the embed model's manifest range for anyone allowed the command; outside it only
+    for an admin with `override: true` (device/match/thresholds.py), which the records show."""
+    params = cast(c.ThresholdsSet, cmd.params)
+    bounds = active_threshold_range(s)
+    inside = bounds is not None and bounds.contains(params.match_threshold)
+    where = bounds.describe() if bounds else "the model's (no calibrated threshold)"
+    if not inside and not params.override:
+        raise CommandRefused("threshold_out_of_range",
+                              f"{params.match_threshold:.6g} is outside {where}")
+    if not inside and "admin" not in operator_roles(s, cmd.operator):
+        raise CommandRefused("forbidden", f"{cmd.operator}: only an admin may override {where}")
+    if not inside:
+        log.warning("thresholds.set: %s overrides %s with %.6g", cmd.operator, where,
+                    params.match_threshold)
+    changes = {"match_threshold": params.match_threshold, "match_threshold_override": not inside}
+    return config_set(s, c.ConfigSet(changes={"session": changes}))
+
+
+def operator_roles(s: Services, kid: str) -> frozenset[str]:
+    return s.keyring.get(kid, dt.datetime.fromtimestamp(s.clock(), dt.UTC)).roles
+
+
+def active_threshold_range(s: Services) -> ThresholdRange | None:
+    """The threshold range of the embed model in the active model slot."""
+    try:
+        manifest = Manifest.load(s.slots.active_dir())
+        entry = manifest.find(task="embed", variant=s.config().vision.embed_variant)
+    except ModelError as exc:
+        raise CommandRejected("no_model", str(exc)) from exc
+    return manifest_range(entry.model_id, entry.raw)
 
 
 def templates_put(s: Services, params: c.TemplatesPut) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from device.errors import CommandRejected, ConfigError, FacetermError
+from device.errors import CommandRefused, CommandRejected, ConfigError, FacetermError
 from device.fleet.auth import Audience, Command, verify
 from device.fleet.keyring import Keyring
 from device.fleet.replay import JobStore
@@ -82,6 +82,8 @@ class JobRunner:
             if handler is None:
                 raise CommandRejected("unsupported", f"{command.name} is not available here")
             result = handler(command)
+        except CommandRefused as exc:
+            return self._finish(command, "REJECTED", exc.reason, {"detail": exc.detail})
         except CommandRejected as exc:
             return self._finish(command, "FAILED", exc.reason, {"detail": exc.detail})
         except (FacetermError, ConfigError, OSError, ValueError) as exc:

@@ -6,6 +6,11 @@ it to its row (schema, subject and model), so a ciphertext moved to another row 
 not decrypt. Nothing here returns an embedding except `get`, for matching in memory; there is no
 export. `put_sealed` stores a row whose ciphertext was made elsewhere with the same key and AAD
 (the fleet channel).
+
+A damaged database is never silently replaced (device/storage.py, policy HOLD): it is renamed
+aside, a `.held` marker is written, and the store stays unavailable (`problem()` says why, the
+kiosk starts no session and shows "out of service") until an operator restores a backup or
+accepts an empty store and deletes the marker (docs/runbook.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from device.errors import FacetermError
 from device.match.keys import Secrets, subject_hash
+from device.storage import Policy, StorageHeld, open_sqlite_or_quarantine
 from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -92,17 +98,33 @@ class TemplateStore:
     def __init__(self, path: Path, secrets: Secrets) -> None:
         self._path = path
         self._secrets = secrets
+        self.held: str | None = None
 
     def open(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        if not self._path.exists():
-            os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600))
-        with self._connect() as db:
+        """Create the database (0600) or check the existing one; a damaged one is held."""
+        try:
+            opened = open_sqlite_or_quarantine(self._path, Policy.HOLD)
+        except StorageHeld as exc:
+            self.held = str(exc)
+            log.error("templates: unavailable until an operator acts: %s", exc)
+            return
+        with closing(opened.db) as db:
             db.execute(SCHEMA_SQL)
+        self.held = None
+
+    def problem(self) -> str | None:
+        """Why no verification can run against this store (None: it can)."""
+        return None if self.held is None else f"templates database held: {self.held}"
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self._path, timeout=5.0)) as db:
+        if self.held is not None:
+            raise TemplateError(self.problem() or "templates database held")
+        try:
+            db = sqlite3.connect(self._path, timeout=5.0)
+        except sqlite3.Error as exc:
+            raise TemplateError(f"templates database: {exc}") from exc
+        with closing(db):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             with db:
@@ -163,4 +185,6 @@ class TemplateStore:
         return int(number)
 
     def status(self) -> dict[str, Any]:
-        return {"path": str(self._path), "templates": self.count()}
+        if self.held is not None:
+            return {"path": str(self._path), "templates": None, "held": self.held}
+        return {"path": str(self._path), "templates": self.count(), "held": None}

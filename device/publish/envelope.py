@@ -3,11 +3,12 @@
 Signature: Ed25519 (RFC 8032) with an OKP key (RFC 8037), `alg` "Ed25519" (the fully specified
 name of RFC 9864; the polymorphic "EdDSA" is deprecated there and both joserfc and jwcrypto warn
 on it). Claims: `record` (the decision record), `iss` (device id), `iat` (seconds), `jti`
-(UUIDv7), `seq` (per-device counter) and `pii`: a compact JWE (ECDH-ES over X25519, A256GCM)
-of {id_number, name} sealed to the bureau's public key, whose protected header carries the
-result's `jti` so a sealed block cannot be moved to another result. Header `kid` = device id.
-Inbound claims are parsed as strict JSON (device.strictjson): duplicate keys, NaN, Infinity,
-integers beyond 2**53 and lone surrogates are refused before anything is stored.
+(UUIDv7), `seq` (per-device counter), `epoch` (the UUID of the device's sequence series: a
+new epoch is a logged reset, not a replay) and `pii`: a compact JWE (ECDH-ES over X25519,
+A256GCM) of {id_number, name} sealed to the bureau's public key, whose protected header carries
+the result's `jti` so a sealed block cannot be moved to another result. Header `kid` = device
+id. Inbound claims are parsed as strict JSON (device.strictjson): duplicate keys, NaN,
+Infinity, integers beyond 2**53 and lone surrogates are refused before anything is stored.
 
 Pure functions: no I/O, no clocks except where a caller passes none.
 """
@@ -123,8 +124,11 @@ def sign(claims: Mapping[str, Any], key: OKPKey, kid: str) -> str:
 class Signer:
     """Builds signed envelopes for one device; the caller supplies the seq."""
 
-    def __init__(self, device_id: str, key: OKPKey, bureau_public: OKPKey) -> None:
+    def __init__(
+        self, device_id: str, key: OKPKey, bureau_public: OKPKey, epoch: str | None = None
+    ) -> None:
         self.device_id = device_id
+        self.epoch = epoch  # the device's sequence epoch (UUID), claimed beside seq
         self._key = key
         self._bureau = bureau_public
 
@@ -142,6 +146,8 @@ class Signer:
             "iss": self.device_id, "iat": int(now), "jti": jti, "seq": seq,
             "record": dict(record),
         }
+        if self.epoch:
+            claims["epoch"] = self.epoch
         if personal:
             claims["pii"] = seal_personal(personal, self._bureau, jti)
         return Envelope(jti, seq, sign(claims, self._key, self.device_id))

@@ -28,6 +28,18 @@ from device.backoff import Backoff
 log = logging.getLogger(__name__)
 
 BURST = 256  # packets read back to back before the owner's tick (group commit)
+# MQTT 5 reason codes (PUBACK) that say "this message will never be accepted as it is": any
+# failure (>= 0x80) except "packet identifier in use" (0x91), which concerns the packet, not
+# the message. 0x87 not authorised, 0x90 topic name invalid, 0x97 quota exceeded, 0x99
+# payload format invalid are the usual ones.
+FAILURE = 0x80
+PACKET_ID_IN_USE = 0x91
+
+
+def permanent_reject(code: int) -> bool:
+    """True if a PUBACK with this reason code refuses the message for good (retrying the same
+    bytes on the same topic cannot succeed)."""
+    return code >= FAILURE and code != PACKET_ID_IN_USE
 MessageHook = Callable[[str, bytes, Properties | None], None]
 
 

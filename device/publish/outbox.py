@@ -1,10 +1,15 @@
 """The durable outbox: every signed result is committed here before submit() returns.
 
 SQLite in WAL mode with synchronous=FULL; one row per envelope (seq, jti, topic, payload,
-created). The per-device sequence counter lives in the same database and is advanced in the same
-transaction as the insert, so seq is monotonic across restarts and kill -9. Rows leave only when
-the broker acknowledged them (PUBACK). Bounded: an alarm above alarm_ratio * max_rows, and new
-results are refused when full; unsent rows are never evicted.
+created). The seq comes from the sequence file beside the device key (device/publish/sequence.py)
+when one is given, else from the counter kept here, and is advanced in the same IMMEDIATE
+transaction as the insert, so seq is monotonic across restarts, kill -9 and the loss of this
+file. Rows leave only when the broker acknowledged them (PUBACK), or move to the `quarantine`
+table when the broker refused them for good (they stay there for an operator, with the reason).
+Bounded: an alarm above alarm_ratio * max_rows, and new results are refused when full; unsent
+rows are never evicted. A damaged file is renamed aside and a fresh one started
+(device/storage.py, policy FRESH); a failed write (disk full) makes `problem()` say so until a
+later write succeeds, and the kiosk starts no session meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 from device.errors import PublishError
 from device.publish.envelope import Envelope
+from device.storage import Policy, StorageError, immediate, open_sqlite_or_quarantine
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,13 @@ SCHEMA = (
     " topic TEXT NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO counters (name, value) VALUES ('seq', 0)",
+    "CREATE TABLE IF NOT EXISTS quarantine (seq INTEGER PRIMARY KEY, jti TEXT NOT NULL,"
+    " topic TEXT NOT NULL, payload TEXT NOT NULL, created REAL NOT NULL,"
+    " code INTEGER NOT NULL, reason TEXT NOT NULL, quarantined REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS probe (x BLOB)",
 )
+PROBE_BYTES = 8192  # about one signed result with its sealed personal data
+SeqSource = Callable[[int], int]  # outbox counter -> next seq (durably reserved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +56,11 @@ class Outbox:
     """Thread-safe (one connection behind a lock); open() before use, close() after."""
 
     def __init__(
-        self, path: Path, max_rows: int, alarm_ratio: float, busy_timeout_s: float = 5.0
+        self, path: Path, max_rows: int, alarm_ratio: float, busy_timeout_s: float = 5.0,
+        next_seq: SeqSource | None = None,
     ) -> None:
         self.path = path
+        self._next_seq = next_seq or (lambda last: last + 1)
         self.max_rows = max_rows
         self.alarm_rows = max(1, int(max_rows * alarm_ratio))
         self._busy_timeout_s = busy_timeout_s
@@ -55,21 +69,21 @@ class Outbox:
         self._depth = 0
         self.alarm = False
         self.refused = 0
+        self.quarantined = 0
+        self.renamed_to: str | None = None
+        self.error: str | None = None  # the last failed write, until a write succeeds
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(
-            self.path, timeout=self._busy_timeout_s, isolation_level=None,
-            check_same_thread=False,
-        )
-        mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise PublishError(f"{self.path}: cannot switch the outbox to WAL mode")
-        db.execute("PRAGMA synchronous=FULL")
+        """Open (or create) the database; a damaged file is renamed aside first."""
+        opened = open_sqlite_or_quarantine(self.path, Policy.FRESH, self._busy_timeout_s)
+        db = opened.db
+        if opened.renamed_to is not None:
+            self.renamed_to = opened.renamed_to.name
         for statement in SCHEMA:
             db.execute(statement)
         self._db = db
         self._depth = int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        self.quarantined = int(db.execute("SELECT COUNT(*) FROM quarantine").fetchone()[0])
         self._update_alarm()
 
     def close(self) -> None:
@@ -93,19 +107,21 @@ class Outbox:
                     f"outbox full ({self._depth} of {self.max_rows} unsent results): "
                     "result refused; restore the bureau link"
                 )
-            db.execute("BEGIN IMMEDIATE")
             try:
-                seq = int(db.execute("SELECT value FROM counters WHERE name='seq'").fetchone()[0])
-                envelope = build(seq + 1)
-                db.execute(
-                    "INSERT INTO outbox (seq, jti, topic, payload, created) VALUES (?,?,?,?,?)",
-                    (envelope.seq, envelope.jti, topic, envelope.token, time.time()),
-                )
-                db.execute("UPDATE counters SET value=? WHERE name='seq'", (envelope.seq,))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
+                with immediate(db, "outbox"):
+                    last = int(db.execute(
+                        "SELECT value FROM counters WHERE name='seq'").fetchone()[0])
+                    envelope = build(self._next_seq(last))
+                    db.execute(
+                        "INSERT INTO outbox (seq, jti, topic, payload, created)"
+                        " VALUES (?,?,?,?,?)",
+                        (envelope.seq, envelope.jti, topic, envelope.token, time.time()),
+                    )
+                    db.execute("UPDATE counters SET value=? WHERE name='seq'", (envelope.seq,))
+            except StorageError as exc:
+                self._failed(exc)
                 raise
+            self.error = None
             self._depth += 1
             self._update_alarm()
             return envelope
@@ -127,18 +143,68 @@ class Outbox:
             return 0
         with self._lock:
             db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db, "outbox"):
                 before = db.total_changes
                 db.executemany("DELETE FROM outbox WHERE seq = ?", batch)
                 removed = db.total_changes - before
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
             self._depth -= removed
             self._update_alarm()
         return removed
+
+    def quarantine(self, seq: int, code: int, reason: str) -> bool:
+        """Move a row the broker refused for good to the quarantine table (one transaction)."""
+        with self._lock:
+            db = self._conn()
+            with immediate(db, "outbox"):
+                moved = db.execute(
+                    "INSERT INTO quarantine SELECT seq, jti, topic, payload, created, ?, ?, ?"
+                    " FROM outbox WHERE seq = ?", (code, reason, time.time(), seq),
+                ).rowcount
+                db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            if moved:
+                self._depth -= 1
+                self.quarantined += 1
+                self._update_alarm()
+        if moved:
+            log.error("outbox: result seq %d quarantined: the broker refused it (%s, %d)",
+                      seq, reason, code)
+        return bool(moved)
+
+    def quarantine_rows(self) -> list[tuple[int, str, int, str]]:
+        """(seq, jti, code, reason) of every quarantined result, oldest first."""
+        with self._lock:
+            rows = self._conn().execute(
+                "SELECT seq, jti, code, reason FROM quarantine ORDER BY seq").fetchall()
+        return [(int(a), str(b), int(c), str(d)) for a, b, c, d in rows]
+
+    def problem(self) -> str | None:
+        """Why a new result could not be stored now (None: it could)."""
+        if self._db is None:
+            return "outbox is not open"
+        if self._depth >= self.max_rows:
+            return f"outbox full ({self._depth} of {self.max_rows} unsent results)"
+        if self.error is not None:
+            self._probe()
+        return self.error
+
+    def _probe(self) -> None:
+        """A write the size of a result, undone in the same transaction: clears `error` if the
+        disk has room again."""
+        with self._lock:
+            try:
+                with immediate(self._conn(), "outbox"):
+                    self._conn().execute("INSERT INTO probe VALUES (zeroblob(?))", (PROBE_BYTES,))
+                    self._conn().execute("DELETE FROM probe")
+            except StorageError as exc:
+                self.error = str(exc)
+                return
+        log.info("outbox: writable again")
+        self.error = None
+
+    def _failed(self, exc: StorageError) -> None:
+        if self.error is None:
+            log.error("outbox: cannot store results: %s", exc)
+        self.error = str(exc)
 
     @property
     def depth(self) -> int:
@@ -169,4 +235,5 @@ class Outbox:
         return {
             "depth": self._depth, "max_rows": self.max_rows, "alarm": self.alarm,
             "full": self._depth >= self.max_rows, "refused": self.refused,
+            "quarantined": self.quarantined, "error": self.error, "renamed_to": self.renamed_to,
         }

@@ -22,18 +22,26 @@ from typing import Any
 
 from paho.mqtt.properties import Properties
 
+from device.backoff import Backoff
 from device.config import Config
 from device.errors import PublishError
 from device.publish import identity
 from device.publish.envelope import Signer
-from device.publish.mqtt import LinkConfig, LinkHooks, MessageHook, MqttLink
+from device.publish.mqtt import (
+    LinkConfig,
+    LinkHooks,
+    MessageHook,
+    MqttLink,
+    permanent_reject,
+)
 from device.publish.outbox import Outbox
+from device.publish.sequence import SequenceFile
 from device.publish.telemetry import Telemetry
 from device.publish.topics import Topics
 
 log = logging.getLogger(__name__)
 
-REJECT_PAUSE_S = 5.0
+RETRY_MAX_S = 60.0  # cap of the doubling pause after a transient refusal
 NO_MATCHING_SUBSCRIBERS = 16  # MQTT 5 PUBACK reason: accepted, but nobody will get it
 AUX_QUEUE_SIZE = 256
 
@@ -43,9 +51,11 @@ class Publisher:
         self.config = config
         self.on_command = on_command
         self.topics = Topics(config.mqtt.topic_prefix, config.device.tenant, config.device.id)
+        self.sequence = SequenceFile(config.state_path(config.identity.sequence_file),
+                                     config.identity.sequence_reserve)
         self.outbox = Outbox(
             config.state_path(config.outbox.path), config.outbox.max_rows,
-            config.outbox.alarm_ratio, config.outbox.busy_timeout_s,
+            config.outbox.alarm_ratio, config.outbox.busy_timeout_s, self.sequence.next,
         )
         self.link = MqttLink(self._link_config(), LinkHooks(
             connected=self._connected, disconnected=self._disconnected,
@@ -57,6 +67,8 @@ class Publisher:
         self._thread: threading.Thread | None = None
         self._inflight: dict[int, int] = {}  # mid -> seq (link thread only)
         self._to_delete: list[int] = []  # seqs acknowledged, to delete (link thread only)
+        self._to_quarantine: list[tuple[int, int, str]] = []  # (seq, code, reason), refused
+        self._retry = Backoff(config.mqtt.no_subscriber_retry_s, RETRY_MAX_S)
         self._cursor = 0  # highest seq handed to paho (link thread only)
         self._paused_until = 0.0
         self._window = 1  # 1 while probing that a receiver listens, then max_inflight
@@ -91,7 +103,8 @@ class Publisher:
         bureau = identity.load_okp(path(ident.bureau_public_key), "bureau public key")
         if bureau.is_private:
             raise PublishError("identity.bureau_public_key must hold only the public key")
-        self._signer = Signer(self.config.device.id, key, bureau)
+        self.sequence.open()
+        self._signer = Signer(self.config.device.id, key, bureau, epoch=self.sequence.epoch)
         self.outbox.open()
 
     def start(self) -> None:
@@ -159,11 +172,13 @@ class Publisher:
         self.telemetry.last_error = f"disconnected: {reason}"
 
     def _on_ack(self, mid: int, code: int, reason: str) -> None:
-        """PUBACK: delete the row on success; otherwise keep it, rewind and retry later.
+        """PUBACK: delete the row on success; quarantine it when the broker refused it for good
+        (it must not block the results behind it); otherwise keep it, rewind and retry later.
 
         "No matching subscribers" (16) means no bureau receiver holds a subscription (e.g. the
-        broker restarted and lost its shared subscriptions): the row is kept and re-sent.
-        Retrying re-opens the window one message at a time, so arrival stays in seq order.
+        broker restarted and lost its shared subscriptions): the row is kept and re-sent, after
+        a pause that doubles up to RETRY_MAX_S while the refusals go on. Retrying re-opens the
+        window one message at a time, so arrival stays in seq order.
         """
         seq = self._inflight.pop(mid, None)
         if seq is None:
@@ -172,17 +187,21 @@ class Publisher:
             self._to_delete.append(seq)
             self.acked += 1
             self._window = self.config.outbox.max_inflight
+            self._retry.reset()
+            return
+        if permanent_reject(code):
+            self.rejected += 1
+            self._to_quarantine.append((seq, code, reason))
+            self.telemetry.last_error = f"result seq {seq} quarantined: {reason} ({code})"
             return
         if code == NO_MATCHING_SUBSCRIBERS:
             self.unheard += 1
-            pause_s = self.config.mqtt.no_subscriber_retry_s
         else:
             self.rejected += 1
-            pause_s = REJECT_PAUSE_S
         self.telemetry.last_error = f"result seq {seq} not delivered: {reason}"
         self._cursor = min(self._cursor, seq - 1)
         self._window = 1
-        self._paused_until = time.monotonic() + pause_s
+        self._paused_until = time.monotonic() + self._retry.next()
 
     def _message(self, topic: str, payload: bytes, props: Properties | None) -> None:
         if self.on_command is not None and topic.startswith(self.topics.base + "/cmd/"):
@@ -192,6 +211,8 @@ class Publisher:
         if self._to_delete:
             done, self._to_delete = self._to_delete, []
             self.outbox.delete(done)
+        while self._to_quarantine:
+            self.outbox.quarantine(*self._to_quarantine.pop(0))
         if self._stop.is_set():
             self._say_offline()
             return
@@ -228,8 +249,26 @@ class Publisher:
 
     # ----------------------------------------------------------------------- status
     def telemetry_payload(self) -> dict[str, Any]:
-        return self.telemetry.payload(self.outbox.depth, self.link.last_error,
-                                      self.outbox.max_rows)
+        payload = self.telemetry.payload(self.outbox.depth, self.link.last_error,
+                                         self.outbox.max_rows)
+        payload["quarantined"] = self.outbox.quarantined
+        payload["alarms"] = self.alarms()
+        return payload
+
+    def alarms(self) -> list[str]:
+        """Conditions an operator must act on (stable codes)."""
+        alarms = []
+        if self.outbox.quarantined:
+            alarms.append("results_quarantined")
+        if self.outbox.alarm:
+            alarms.append("outbox_high")
+        if self.outbox.error is not None:
+            alarms.append("outbox_unwritable")
+        return alarms
+
+    def problem(self) -> str | None:
+        """Why a result could not be stored now (None: it could); sessions wait for None."""
+        return self.outbox.problem()
 
     def status(self) -> dict[str, Any]:
         return {
@@ -238,5 +277,6 @@ class Publisher:
             "connect_failures": self.link.failures, "last_error": self.link.last_error,
             "outbox": self.outbox.status(), "inflight": len(self._inflight),
             "sent": self.sent, "acked": self.acked, "rejected": self.rejected,
-            "no_subscribers": self.unheard,
+            "no_subscribers": self.unheard, "sequence": self.sequence.status(),
+            "alarms": self.alarms(),
         }

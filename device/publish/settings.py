@@ -12,6 +12,10 @@ from device.settings_base import Section
 class IdentitySettings(Section):
     device_key: str = "device.key"
     bureau_public_key: str = "bureau.pub.jwk"
+    # The result sequence (epoch + reserve-ahead high-water mark), a 0600 file of its own so that
+    # losing or repairing the outbox never restarts seq (device/publish/sequence.py).
+    sequence_file: str = "device.seq"
+    sequence_reserve: int = Field(64, ge=1, le=100_000)
 
 
 class OutboxSettings(Section):

@@ -1,5 +1,7 @@
 """The telemetry payload: uptime, clock, version, outbox depth and capacity, last error, model
-versions, CPU temperature (the bureau console raises its alarms from these)."""
+versions, CPU temperature, the camera and anti-spoofing model in use, and the threshold
+decisions are made with (with its admin override flag); the bureau console raises its alarms
+from these."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ class Telemetry:
         self.camera: dict[str, Any] = {}
         self.antispoof = ""
         self.last_error = ""
+        self.decided_with: dict[str, Any] | None = None  # model, threshold, override in use
 
     def payload(self, outbox_depth: int, link_error: str,
                 outbox_capacity: int | None = None) -> dict[str, Any]:
@@ -46,4 +49,5 @@ class Telemetry:
             "camera": dict(self.camera) or None,
             "antispoof": self.antispoof or None,
             "cpu_temp_c": read_cpu_temp_c(self.thermal_zone),
+            "decided_with": self.decided_with,
         }

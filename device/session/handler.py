@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from device.cardreader.wlt import WltDecoder
+from device.clock import ClockProbe, kernel_synced
 from device.config import Config
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe
@@ -21,8 +22,9 @@ from device.match.keys import load_secrets
 from device.match.matcher import Matcher, resolve_threshold
 from device.match.photo import card_photo_reference
 from device.match.templates import TemplateStore
+from device.match.thresholds import DecidedWith, check_threshold, manifest_range
 from device.session.machine import Rules
-from device.session.runner import RecordSink, SessionRunner, ViewSink
+from device.session.runner import Readiness, RecordSink, SessionRunner, ViewSink
 from device.vision.analyzer import FaceAnalyzer, resolve_models_dir
 from device.vision.embed import Embedder
 from device.vision.models import Manifest
@@ -42,10 +44,19 @@ def open_templates(config: Config, environ: Mapping[str, str] | None = None) -> 
     return store
 
 
-def build_matcher(config: Config, embedder: Embedder) -> Matcher:
+def build_matcher(config: Config, embedder: Embedder) -> tuple[Matcher, DecidedWith]:
+    """The match policy and what records say it decides with; ConfigError when the threshold
+    leaves the embed model's manifest range without an override (device/match/thresholds.py)."""
     s = config.session
     threshold = resolve_threshold(s.match_threshold, embedder.threshold, s.match_margin)
-    return Matcher(threshold, s.best_frames, s.fusion)
+    bounds = manifest_range(embedder.model_id, embedder.entry.raw) if embedder.entry else None
+    decided = check_threshold(threshold, bounds, s.match_threshold_override, embedder.model_id)
+    return Matcher(threshold, s.best_frames, s.fusion), decided
+
+
+def clock_probe(config: Config) -> ClockProbe:
+    kernel = kernel_synced if config.device.clock_kernel_check else None
+    return ClockProbe(Path(config.device.clock_sync_file), kernel)
 
 
 def build_probe(config: Config, manifest: Manifest) -> LivenessProbe | None:
@@ -63,10 +74,14 @@ def build_runner(
     on_record: RecordSink,
     base_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    readiness: Readiness = lambda: None,
 ) -> SessionRunner:
-    """A runner with every part opened from the configuration (models verified first)."""
+    """A runner with every part opened from the configuration (models verified first).
+    `readiness` says why no session may start (the outbox cannot store); the templates store
+    adds its own reason (renamed aside, held for an operator)."""
     analyzer = FaceAnalyzer.load(config.vision, base_dir)
     embedder = Embedder.from_settings(config.vision, base_dir)
+    matcher, decided_with = build_matcher(config, embedder)
     store = open_templates(config, environ)
     photo = None
     if config.cardreader.wlt_decoder_path:
@@ -78,7 +93,7 @@ def build_runner(
         quality=config.session.quality,
         analyzer=analyzer,
         embedder=embedder,
-        matcher=build_matcher(config, embedder),
+        matcher=matcher,
         references=store,
         on_view=on_view,
         on_record=on_record,
@@ -86,5 +101,8 @@ def build_runner(
         liveness=probe,
         photo_reference=photo,
         best_frames=config.session.best_frames,
+        decided_with=decided_with,
+        clock_state=clock_probe(config).read,
+        readiness=lambda: store.problem() or readiness(),
     )
 

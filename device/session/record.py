@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device.camera.identity import UNCHECKED
+from device.clock import ClockState
+from device.match.thresholds import DecidedWith
 
 SCHEMA = "faceterm.decision/1"
 DECISIONS = frozenset({"pass", "fail", "refer", "timeout", "no_reference", "cancelled"})
@@ -29,6 +31,8 @@ RECORD_KEYS = (
     "time_utc",
     "subject",
     "camera",
+    "decided_with",
+    "clock",
 )
 
 
@@ -40,6 +44,8 @@ class Outcome:
     reasons: tuple[str, ...]
     attempt: int
     subject: str
+    decided_with: DecidedWith
+    clock: ClockState
     match: float | None = None
     liveness: float | None = None
     quality: float | None = None
@@ -84,6 +90,8 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "time_utc": _utc(now_utc),
         "subject": outcome.subject,
         "camera": dict(outcome.camera),
+        "decided_with": outcome.decided_with.as_dict(),
+        "clock": outcome.clock.as_dict(),
     }
 
 

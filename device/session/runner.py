@@ -17,9 +17,11 @@ from typing import Any
 
 from device.camera.base import Frame
 from device.camera.identity import UNCHECKED, CameraCheck
+from device.clock import ClockProbe, ClockState
 from device.liveness.api import Prompt
 from device.match.matcher import Matcher
 from device.match.templates import Reference
+from device.match.thresholds import DecidedWith
 from device.messages import catalogue
 from device.redact import mask_id
 from device.session import machine as m
@@ -51,8 +53,7 @@ PhotoReference = Callable[[CardLike], Reference | None]
 # Embed every n-th liveness frame for the probe's identity-continuity check (SFace costs
 # 20-40 ms a frame on x86, several times that on a Pi).
 EMBED_EVERY_N_FRAMES = 3
-# Records kept in memory while on_record (the durable outbox) keeps failing.
-MAX_UNSENT = 100
+Readiness = Callable[[], str | None]  # why no session can start now (None: one can)
 
 
 class SessionRunner:
@@ -73,6 +74,9 @@ class SessionRunner:
         photo_reference: PhotoReference | None = None,
         clock_utc: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         best_frames: int = 3,
+        decided_with: DecidedWith | None = None,
+        clock_state: Callable[[], ClockState] | None = None,
+        readiness: Readiness = lambda: None,
     ) -> None:
         self.rules = rules
         self.quality = quality
@@ -86,6 +90,11 @@ class SessionRunner:
         self._device_id = device_id
         self._photo_reference = photo_reference
         self._clock_utc = clock_utc
+        self.decided_with = decided_with or DecidedWith(
+            embedder.model_id, matcher.threshold, False)
+        self._clock_state = clock_state or ClockProbe().read
+        self._readiness = readiness
+        self._unrecorded = False  # the last Decide could not be stored: its screen is not shown
         self._session = m.Session()
         self._window = CaptureWindow(best_frames, quality.motion_frames)
         self._reference: Reference | None = None
@@ -95,9 +104,10 @@ class SessionRunner:
         self._liveness_embeddings: collections.deque[Vector] = collections.deque(maxlen=30)
         self._messages = catalogue()
         self.last_record: dict[str, Any] | None = None
-        self.counters = {"sessions": 0, "frames": 0, "records": 0, "unsent_dropped": 0}
+        self.counters = {"sessions": 0, "frames": 0, "records": 0, "records_refused": 0,
+                         "refused_unavailable": 0}
         self.camera = CameraCheck(UNCHECKED)
-        self._unsent: collections.deque[tuple[dict[str, Any], dict[str, str]]] = collections.deque()
+        self.unavailable: str | None = None
 
     # ---- calls from the core loop ------------------------------------------------------------
 
@@ -121,8 +131,6 @@ class SessionRunner:
         return self._feed(m.CardRemoved(now_s))
 
     def on_tick(self, now_s: float) -> list[m.Effect]:
-        if self._unsent:
-            self._hand_over()
         effects = self._feed(m.Tick(now_s))
         if self._session.phase is m.Phase.LIVENESS and self.liveness is not None:
             effects += self._poll_liveness(now_s)
@@ -139,11 +147,11 @@ class SessionRunner:
         return []
 
     def status(self) -> dict[str, Any]:
-        unsent = len(self._unsent)
         return {
             "state": self.state(),
             "attempt": self._session.attempt,
-            "unsent": unsent,
+            "unavailable": self._readiness(),  # e.g. the templates held, the outbox full
+            "decided_with": self.decided_with.as_dict(),
             **self.counters,
         }
 
@@ -154,6 +162,12 @@ class SessionRunner:
     ) -> list[m.Effect]:
         if self._session.phase not in (m.Phase.IDLE, m.Phase.DECIDED):
             log.info("session: identity %s ignored, a session is running", mask_id(id_number))
+            return []
+        self.unavailable = self._readiness()
+        if self.unavailable is not None:
+            self.counters["refused_unavailable"] += 1
+            log.error("session: not started, out of service: %s", self.unavailable)
+            self._push_view(m.Show("idle", "out_of_service"))
             return []
         reference = self._lookup(id_number, card) if consent else None
         self._reference = reference
@@ -217,6 +231,8 @@ class SessionRunner:
         self._session, effects = m.step(self._session, event, self.rules)
         done: list[m.Effect] = []
         for effect in effects:
+            if isinstance(effect, m.Show) and effect.decision is not None and self._unrecorded:
+                effect = m.Show("idle", "out_of_service")  # never a decision that is not stored
             done.append(effect)
             done += self._apply(effect)
         return done
@@ -235,7 +251,7 @@ class SessionRunner:
         elif isinstance(effect, m.StartMatch):
             return self._match(effect.now_s)
         elif isinstance(effect, m.Decide):
-            self._publish(effect)
+            self._unrecorded = not self._publish(effect)
         return []
 
     def _match(self, now_s: float) -> list[m.Effect]:
@@ -266,7 +282,8 @@ class SessionRunner:
     def _models(self) -> dict[str, str]:
         return {**self.analyzer.model_ids, "embed": self.embedder.model_id}
 
-    def _publish(self, decide: m.Decide) -> None:
+    def _publish(self, decide: m.Decide) -> bool:
+        """Build the record and store it durably; False if it could not be stored."""
         scores = dict(decide.scores)
         reasons = decide.reasons
         if decide.source == "worker":
@@ -283,6 +300,8 @@ class SessionRunner:
             models=self._models(),
             timings_ms=dict(decide.timings_ms),
             camera=self.camera.identity.record(),
+            decided_with=self.decided_with,
+            clock=self._clock_state(),
         )
         record = build_record(outcome, self._device_id, self._clock_utc())
         self.last_record = record
@@ -294,24 +313,14 @@ class SessionRunner:
             decide.attempt,
             ",".join(reasons) or "-",
         )
-        self._unsent.append((record, personal_data(decide.id_number, self._name)))
-        self._hand_over()
-
-    def _hand_over(self) -> None:
-        """Give finished records to on_record, oldest first; one that fails (the outbox is
-        unavailable) stays queued and is retried on the next tick, up to MAX_UNSENT."""
-        while self._unsent:
-            record, personal = self._unsent[0]
-            try:
-                self._on_record(record, personal)
-            except Exception:  # the publisher's failure must not end the session loop
-                log.exception("session: handing the decision record over failed; will retry")
-                break
-            self._unsent.popleft()
-        while len(self._unsent) > MAX_UNSENT:
-            self._unsent.popleft()
-            self.counters["unsent_dropped"] += 1
-            log.error("session: %d records waiting, the oldest was dropped", MAX_UNSENT)
+        try:
+            self._on_record(record, personal_data(decide.id_number, self._name))
+        except Exception as exc:  # the outbox refused: the person is sent to a window instead
+            self.counters["records_refused"] += 1
+            self.unavailable = str(exc)
+            log.error("session: the decision could not be stored (%s); not shown", exc)
+            return False
+        return True
 
     def _push_view(self, show: m.Show) -> None:
         self._on_view(show_view(show, self._messages))

@@ -81,6 +81,9 @@ class SessionSettings(Section):
     # 0.3505 accepts 1 (0.067 %) for 0.13 points of genuine acceptance (98.93 -> 98.80 %).
     match_threshold: float | None = Field(None, gt=-1, lt=1)
     match_margin: float = Field(0.01, ge=0, le=0.2)
+    # A threshold outside the embed model's manifest range (device/match/thresholds.py) is a
+    # start-up error unless this is true (set only through an admin's thresholds.set override).
+    match_threshold_override: bool = False
     templates_db: str = "templates.sqlite3"
     templates_key: str = "templates.key"
     templates_salt: str = "templates.salt"

@@ -228,7 +228,9 @@ def test_worker_input_through_the_core_loop_adapter(store, vision):
     assert len(sink.records) == 1 and handler.state() in ("decided", "idle")
 
 
-def test_a_record_the_outbox_refuses_is_retried_not_lost(store, vision):
+def test_a_record_the_outbox_refuses_is_not_shown_and_not_kept_in_memory(store, vision):
+    """No in-memory fallback (it dropped the oldest after 100): a decision the outbox refuses is
+    not shown, the person is sent to a window, and nothing waits for a later retry."""
     from device.camera.base import Frame
 
     face = np.ascontiguousarray(data.astronaut()[0:250, 100:350])
@@ -245,12 +247,13 @@ def test_a_record_the_outbox_refuses_is_retried_not_lost(store, vision):
     runner = runner_for(store, vision, sink)
     runner._on_record = flaky
     runner.on_card(card(), 0.0)
-    for i, rgb in enumerate(stream(face, 20)):  # frames only: no tick retries meanwhile
+    for i, rgb in enumerate(stream(face, 20)):
         runner.on_frame(Frame(rgb, i, i / 15.0), i / 15.0)
-    assert runner.status()["records"] == 1
-    assert delivered == [] and runner.status()["unsent"] == 1
+    assert runner.status()["records"] == 1 and runner.status()["records_refused"] == 1
     runner.on_tick(9.0)
-    assert [r["decision"] for r in delivered] == ["pass"] and runner.status()["unsent"] == 0
+    assert delivered == [] and "unsent" not in runner.status()
+    assert not [v for v in sink.views if v["result"] is not None]
+    assert sink.views[-1]["code"] in ("out_of_service", "insert_card")
 
 
 class ScriptedProbe:

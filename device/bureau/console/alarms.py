@@ -7,6 +7,7 @@ is not the one first seen, the kiosk clock is off from the bureau's, the last se
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,15 @@ def online(state: DeviceState) -> bool:
     return state.status == "online"
 
 
+def camera_key(camera: Any) -> str | None:
+    """A stable text for the camera identity in telemetry (device/camera/identity.py's record,
+    without the per-check refusal), so "changed" compares identities, not checks."""
+    if isinstance(camera, dict):
+        identity = {k: v for k, v in camera.items() if k != "refusal"}
+        return json.dumps(identity, sort_keys=True) if identity else None
+    return str(camera) if camera else None
+
+
 def last_seen_ns(state: DeviceState) -> int | None:
     seen = [t for t in (state.status_ns, state.telemetry_ns) if t is not None]
     return max(seen) if seen else None
@@ -43,9 +53,11 @@ def alarms(state: DeviceState, policy: AlarmPolicy = AlarmPolicy()) -> tuple[str
     found = []
     if _outbox_near_full(tele, policy):
         found.append("outbox near full")
-    camera = tele.get("camera")
+    camera = camera_key(tele.get("camera"))
     if camera and state.first_camera and camera != state.first_camera:
         found.append("camera changed")
+    if isinstance(tele.get("camera"), dict) and tele["camera"].get("refusal"):
+        found.append("camera refused")
     if _clock_off(tele, state.telemetry_ns, policy):
         found.append("clock off")
     if _selftest_failed(tele.get("selftest")):

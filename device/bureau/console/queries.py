@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from device.bureau.console.alarms import DeviceState
+from device.bureau.console.alarms import DeviceState, camera_key
 from device.bureau.console.chart import DayCounts
 from device.bureau.console.db import Cursor, Database
 
@@ -89,8 +89,7 @@ class Queries:
 
     def record_telemetry(self, tenant: str, device: str, payload: dict[str, Any],
                          now_ns: int) -> None:
-        text, camera = json.dumps(payload), payload.get("camera")
-        camera = str(camera) if camera else None
+        text, camera = json.dumps(payload), camera_key(payload.get("camera"))
         with self.db.transaction() as cur:
             if not cur.execute("UPDATE device_state SET telemetry = ?, telemetry_ns = ?, "
                                "tenant = ?, first_camera = COALESCE(first_camera, ?) "

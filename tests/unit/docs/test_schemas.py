@@ -17,10 +17,12 @@ from joserfc import jws
 from joserfc.jwk import OKPKey
 from schema_support import DEVICE, ID_NUMBER, NAME, ROOT, check, refused
 
+from device.clock import ClockState
 from device.config import Config
 from device.match.keys import subject_hash
 from device.match.matcher import Matcher
 from device.match.templates import Reference
+from device.match.thresholds import DecidedWith
 from device.publish import envelope
 from device.publish.publisher import Publisher
 from device.session import machine as m
@@ -83,6 +85,8 @@ def _record(decide: m.Decide, window: CaptureWindow, salt: bytes) -> dict[str, A
         subject=subject_hash(salt, decide.id_number), match=scores.get("match"),
         liveness=scores.get("liveness"), quality=window.best_score(),
         quality_summary=window.summary(), models=models, timings_ms=dict(decide.timings_ms),
+        decided_with=DecidedWith(models["embed"], 0.350495, False),
+        clock=ClockState(True, "2026-11-25T08:00:00Z", 1801.3),
     )
     return build_record(outcome, DEVICE, dt.datetime(2026, 11, 25, 8, 30, 1, 250_000, dt.UTC))
 

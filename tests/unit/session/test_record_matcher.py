@@ -9,12 +9,16 @@ import re
 import numpy as np
 import pytest
 
+from device.clock import ClockState
 from device.errors import ConfigError
 from device.match.matcher import Matcher, resolve_threshold
+from device.match.thresholds import DecidedWith
 from device.messages import DECISIONS, QUALITY_CODES, catalogue, own_messages
 from device.session.record import RECORD_KEYS, Outcome, build_record, personal_data
 
 SUBJECT = "ab" * 32
+DECIDED = DecidedWith("sface_fp16@cb32cc1c7868", 0.3505, False)
+CLOCK = ClockState(False, None, None)
 WHEN = dt.datetime(2026, 11, 25, 8, 30, 1, 123000, tzinfo=dt.UTC)
 
 
@@ -24,6 +28,8 @@ def test_record_has_exactly_the_contract_keys_and_no_personal_data():
         (),
         1,
         SUBJECT,
+        DECIDED,
+        CLOCK,
         match=0.7123456,
         liveness=0.9,
         quality=0.8,
@@ -36,6 +42,9 @@ def test_record_has_exactly_the_contract_keys_and_no_personal_data():
     assert record["schema"] == "faceterm.decision/1"
     assert record["scores"] == {"match": 0.7123, "liveness": 0.9, "quality": 0.8}
     assert record["time_utc"] == "2026-11-25T08:30:01.123Z"
+    assert record["decided_with"] == {"model": "sface_fp16@cb32cc1c7868", "threshold": 0.3505,
+                                      "override": False}
+    assert record["clock"] == {"synced": False, "last_sync_utc": None, "since_sync_s": None}
     text = json.dumps(record)
     assert not re.search(r"[0-9]{17}[0-9Xx]", text)
     assert personal_data("11010519491231002X", "张三") == {
@@ -47,8 +56,8 @@ def test_record_has_exactly_the_contract_keys_and_no_personal_data():
 @pytest.mark.parametrize(
     ("outcome", "error"),
     [
-        (Outcome("maybe", (), 1, SUBJECT), "decision"),
-        (Outcome("pass", (), 1, "11010519491231002X"), "subject"),
+        (Outcome("maybe", (), 1, SUBJECT, DECIDED, CLOCK), "decision"),
+        (Outcome("pass", (), 1, "11010519491231002X", DECIDED, CLOCK), "subject"),
     ],
 )
 def test_record_refuses_bad_input(outcome, error):
@@ -58,7 +67,8 @@ def test_record_refuses_bad_input(outcome, error):
 
 def test_nan_scores_become_null():
     record = build_record(
-        Outcome("timeout", ("capture_timeout",), 1, SUBJECT, match=float("nan")), "d", WHEN
+        Outcome("timeout", ("capture_timeout",), 1, SUBJECT, DECIDED, CLOCK,
+                match=float("nan")), "d", WHEN
     )
     assert record["scores"]["match"] is None
 
