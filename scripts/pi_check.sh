@@ -28,8 +28,10 @@ PLATFORMS=(--only-binary=:all: --python-version 3.11 --implementation cp
 
 sysroot() {
   [ -x "$SYSROOT/usr/bin/python3.11" ] && return 0
-  command -v qemu-aarch64-static >/dev/null && command -v debootstrap >/dev/null \
-    || { echo "pi-check: needs qemu-user-static and debootstrap (scripts/install-deps.sh)" >&2; exit 1; }
+  if ! command -v qemu-aarch64-static >/dev/null || ! command -v debootstrap >/dev/null; then
+    echo "pi-check: needs qemu-user-static and debootstrap (scripts/install-deps.sh)" >&2
+    exit 1
+  fi
   rm -rf "$CACHE/debootstrap" "$SYSROOT"
   say "debootstrap --foreign arm64 bookworm (Debian packages, first stage)"
   debootstrap --foreign --arch=arm64 --variant=minbase --include=python3 \

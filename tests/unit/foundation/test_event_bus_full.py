@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from device.camera.base import CameraConfig, Frame
+from device.camera.identity import CameraIdentity, simulator_identity
 from device.camera.pump import CameraPump
 from device.errors import CameraError
 from device.events import CardRefused, CardRemoved, ComponentFailed, EventBus
@@ -61,6 +62,9 @@ class FailingCamera:
 
     def status(self) -> dict[str, Any]:
         return {"captures": self.captures}
+
+    def identity(self) -> CameraIdentity:
+        return simulator_identity("failing")
 
 
 def test_the_camera_thread_survives_a_full_bus_and_says_so_in_status() -> None:
