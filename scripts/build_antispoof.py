@@ -49,6 +49,9 @@ def fetch(work: Path) -> None:
     npm_dir.mkdir(parents=True, exist_ok=True)
     tarball = npm_dir / TARBALL
     if not tarball.exists():
+        if shutil.which("npm") is None:
+            raise SystemExit("build_antispoof: needs npm (apt-get install npm, or any Node.js "
+                             "install) to `npm pack` the model's package")
         command = ["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent"]
         subprocess.run(command, cwd=npm_dir, check=True, timeout=300)
     if sha256(tarball.read_bytes()) != TARBALL_SHA256:
