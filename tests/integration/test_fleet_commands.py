@@ -21,6 +21,7 @@ from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_command
 from tests.support.fleet import (
     RunningKiosk,
+    add_operator,
     ask,
     fleet_client,
     kiosk_sections,
@@ -39,11 +40,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Mosq
     folder = tmp_path_factory.mktemp("fleet")
     with site_and_broker(folder) as (site, broker):
         config = site.provision_kiosk(DEVICE, broker.port, kiosk_sections(folder))
-        operators = config.parent / "operators.json"
-        data = json.loads(operators.read_text())
-        data["operators"].append({**operator_entry("retired-1", REVOKED.as_dict(private=False),
+        add_operator(config, {**operator_entry("retired-1", REVOKED.as_dict(private=False),
                                                    ["admin"]), "revoked": True})
-        operators.write_text(json.dumps(data))
         yield site, broker, config
 
 

@@ -5,7 +5,6 @@ override shows in telemetry and in the next signed record."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from device.fleet.keyring import operator_entry
 from device.fleet.sign import sign_command
 from tests.support.fleet import (
     RunningKiosk,
+    add_operator,
     ask,
     fleet_client,
     kiosk_sections,
@@ -39,11 +39,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Mosq
     folder = tmp_path_factory.mktemp("thresholds")
     with site_and_broker(folder) as (site, broker):
         config = site.provision_kiosk(DEVICE, broker.port, kiosk_sections(folder))
-        operators = config.parent / "operators.json"
-        data = json.loads(operators.read_text())
-        data["operators"].append(operator_entry("operator-1", OPERATOR.as_dict(private=False),
+        add_operator(config, operator_entry("operator-1", OPERATOR.as_dict(private=False),
                                                 ["operator"]))
-        operators.write_text(json.dumps(data))
         yield site, broker, config
 
 

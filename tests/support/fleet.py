@@ -99,3 +99,11 @@ def ask(client: FleetClient, device: str, token: str | bytes, command: str = "x"
 def signed(site: Site, device: str, command: str, params: dict[str, Any] | None = None,
            **kwargs: Any) -> str:
     return sign_command(site.operator(), site.operator_kid, device, command, params, **kwargs)
+
+
+def add_operator(kiosk_config: Path, entry: dict[str, Any]) -> None:
+    """Append one operator entry to a provisioned kiosk's operators.json."""
+    operators = kiosk_config.parent / "operators.json"
+    data = json.loads(operators.read_text())
+    data["operators"].append(entry)
+    operators.write_text(json.dumps(data))
