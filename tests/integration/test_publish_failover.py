@@ -83,6 +83,9 @@ def test_killed_broker_fails_over_and_nothing_is_lost(tmp_path: Path) -> None:
             assert _wait(lambda: publisher.outbox.depth == 0 and len(submitted) == TOTAL, 60), \
                 publisher.status()
             assert publisher.link.broker == 1 and publisher.status()["connected"]
+            # PUBACK means broker B holds each result; the receiver gets them after that
+            assert _wait(lambda: sum(r.counters["stored"] for r in receivers) >= TOTAL, 60), \
+                [r.status() for r in receivers]
         finally:
             producer.join(30)
             publisher.stop()
