@@ -12,7 +12,6 @@ in its own savepoint inside the receiver's group commit, so one bad row undoes o
 
 from __future__ import annotations
 
-import importlib
 import json
 import sqlite3
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from device.bureau import schema
+from device.bureau.dbconn import begin_statement, connect_postgres, connect_sqlite, dialect_sql
 from device.errors import PublishError
 
 COLUMNS = "jti, device_id, tenant, epoch, seq, iat, clock_unsynced, received_ns, receiver," \
@@ -98,14 +98,11 @@ class ResultStore:
     # ------------------------------------------------------------------ connection
     def open(self) -> None:
         if self.dsn is not None:
-            self._db, data_error = _connect_postgres(self.dsn)
+            self._db, data_error = connect_postgres(self.dsn)
             self._data_errors = (*self._data_errors, data_error)
         else:
             assert self.path is not None
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = connect_sqlite(self.path, shared=True)
         self.migrate()
 
     def migrate(self) -> int:
@@ -133,7 +130,7 @@ class ResultStore:
                 self._db = None
 
     def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.dsn is not None else statement
+        return dialect_sql(statement, self.dsn is not None)
 
     def _run(self, statement: str, args: Sequence[Any]) -> Any:
         if self._db is None:
@@ -142,7 +139,7 @@ class ResultStore:
 
     def _begin(self) -> None:
         if not self._open_tx:
-            self._run("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN", ())
+            self._run(begin_statement(self.dialect == "postgres"), ())
             self._open_tx = True
 
     def _commit(self) -> None:
@@ -269,15 +266,3 @@ def _storable(text: str | None) -> str | None:
     clean = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
     return clean[:1024]
 
-
-def _connect_postgres(dsn: str) -> tuple[Any, type[BaseException]]:
-    """A connection (explicit BEGIN/COMMIT) and psycopg's DataError class."""
-    try:  # optional dependency (extra `bureau`), only for a PostgreSQL store
-        psycopg = importlib.import_module("psycopg")
-    except ImportError as exc:
-        raise PublishError("a PostgreSQL DSN needs `pip install 'faceterm[bureau]'`") from exc
-    try:
-        connection = psycopg.connect(dsn, autocommit=True)
-    except psycopg.OperationalError as exc:
-        raise PublishError(f"cannot reach the PostgreSQL store: {type(exc).__name__}") from exc
-    return connection, psycopg.DataError

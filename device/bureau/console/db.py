@@ -9,12 +9,11 @@ then the console's tables are created if missing.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from device.bureau.dbconn import begin_statement, connect_postgres, connect_sqlite, dialect_sql
 from device.bureau.store import ResultStore
 from device.errors import PublishError
 
@@ -39,27 +38,22 @@ class Database:
 
     def _connect(self) -> Any:
         if self.dsn is not None:
-            try:  # optional dependency, only for a PostgreSQL store
-                psycopg = importlib.import_module("psycopg")
-            except ImportError as exc:
-                raise PublishError("a PostgreSQL DSN needs `pip install faceterm[bureau]`") \
-                    from exc
-            return psycopg.connect(self.dsn)
+            return connect_postgres(self.dsn)[0]
         assert self.path is not None
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("BEGIN IMMEDIATE")
-        return conn
+        return connect_sqlite(self.path)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Cursor]:
         conn = self._connect()
+        begun = False
         try:
+            conn.execute(begin_statement(self.postgres))
+            begun = True
             yield Cursor(conn, postgres=self.postgres)
-            conn.commit() if self.postgres else conn.execute("COMMIT")
+            conn.execute("COMMIT")
         except BaseException:
-            conn.rollback()
+            if begun:
+                conn.execute("ROLLBACK")
             raise
         finally:
             conn.close()
@@ -90,5 +84,4 @@ class Cursor:
         return f"json_extract({column}, '$.{key}')"
 
     def _run(self, statement: str, args: Sequence[Any]) -> Any:
-        sql = statement.replace("?", "%s") if self._postgres else statement
-        return self._conn.execute(sql, tuple(args))
+        return self._conn.execute(dialect_sql(statement, self._postgres), tuple(args))
