@@ -1,16 +1,16 @@
 """Opening SQLite state files that may be damaged, and naming storage errors for what they are.
 
-    opened = open_sqlite_or_quarantine(path, Policy.FRESH)   # outbox, fleet jobs
-    opened = open_sqlite_or_quarantine(path, Policy.HOLD)    # templates: never silently replaced
+    opened = open_sqlite_or_quarantine(path, DamagePolicy.FRESH)   # outbox, fleet jobs
+    opened = open_sqlite_or_quarantine(path, DamagePolicy.HOLD)    # templates: never replaced
     with immediate(opened.db, "outbox"):                     # BEGIN IMMEDIATE .. COMMIT
         ...
 
 A file that is not a database, or fails `PRAGMA quick_check` (garbage, half-truncated), is
 renamed aside with its `-wal`/`-shm` siblings to `NAME.corrupt-<UTC time>` and logged at ERROR.
-Policy FRESH then starts an empty database. Policy HOLD writes a `NAME.held` marker and raises
-StorageHeld: the store stays unavailable, across restarts, until an operator restores a backup
-(or accepts an empty store) and deletes the marker (`release_hold`). A full disk (SQLITE_FULL,
-ENOSPC) raises DiskFull, never "cannot rollback - no transaction is active".
+DamagePolicy FRESH then starts an empty database. DamagePolicy HOLD writes a `NAME.held` marker
+and raises StorageHeld: the store stays unavailable, across restarts, until an operator restores
+a backup (or accepts an empty store) and deletes the marker (`release_hold`). A full disk
+(SQLITE_FULL, ENOSPC) raises DiskFull, never "cannot rollback - no transaction is active".
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class StorageHeld(StorageError):
     """A damaged database was renamed aside and waits for an operator (policy HOLD)."""
 
 
-class Policy(Enum):
+class DamagePolicy(Enum):
     FRESH = "fresh"  # rename aside, start an empty database
     HOLD = "hold"  # rename aside, refuse to open until an operator acts
 
@@ -96,7 +96,7 @@ def quarantine(path: Path, now: dt.datetime | None = None) -> Path:
 
 
 def open_sqlite_or_quarantine(
-    path: Path, policy: Policy, timeout_s: float = 5.0, mode: int = 0o600
+    path: Path, policy: DamagePolicy, timeout_s: float = 5.0, mode: int = 0o600
 ) -> Opened:
     """A WAL, synchronous=FULL, autocommit connection to path, after the damage check."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,7 @@ def open_sqlite_or_quarantine(
     if problem is not None:
         renamed = quarantine(path)
         log.error("%s is damaged (%s): renamed aside to %s", path, problem, renamed.name)
-        if policy is Policy.HOLD:
+        if policy is DamagePolicy.HOLD:
             _hold(marker, path, renamed, problem)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, mode))

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from device.match.adapt import AdaptPolicy, Evidence, adapt, drift, eligible  # noqa: E402
+from device.match.adapt import AdaptPolicy, PassEvidence, adapt, drift, eligible  # noqa: E402
 from device.match.far_eval import DEFAULT_LFW, embed_image  # noqa: E402
 from device.match.matcher import resolve_threshold  # noqa: E402
 from device.session.settings import SessionSettings  # noqa: E402
@@ -61,7 +61,7 @@ def run_visits(vectors: np.ndarray, rows: list[int], threshold: float,
     for row in rows[1:]:
         score = float(current @ vectors[row])
         scores.append(score)
-        evidence = Evidence("pass" if score >= threshold else "fail", score,
+        evidence = PassEvidence("pass" if score >= threshold else "fail", score,
                             float(original @ vectors[row]), threshold, True, True)
         if policy is not None and eligible(evidence, policy):
             current = adapt(original, current, vectors[row], policy)
@@ -116,7 +116,7 @@ def drag(vectors: np.ndarray, groups: dict[str, list[int]], people: list[str],
         dragged += 1
         current = original
         for _ in range(visits):
-            evidence = Evidence("pass", float(current @ impostor), float(original @ impostor),
+            evidence = PassEvidence("pass", float(current @ impostor), float(original @ impostor),
                                 threshold, True, True)
             if eligible(evidence, policy):
                 current = adapt(original, current, impostor, policy)

@@ -18,7 +18,7 @@ from device.fleet.auth import Audience
 from device.fleet.channel import FleetChannel
 from device.fleet.configstore import ConfigStore, Probation
 from device.fleet.handlers import Services, build
-from device.fleet.jobs import JobRunner, Policy
+from device.fleet.jobs import JobPolicy, JobRunner
 from device.fleet.keyring import Keyring
 from device.fleet.replay import EPOCH_NAME, JobStore
 from device.publish import identity
@@ -56,7 +56,7 @@ class FleetComponent:
         if forgotten:
             log.info("forgot %d fleet jobs whose commands expired", forgotten)
         services = self._services()
-        runner = JobRunner(services.keyring, self._store, Policy(
+        runner = JobRunner(services.keyring, self._store, JobPolicy(
             Audience(config.device.id, tuple(config.fleet.groups)),
             config.fleet.clock_skew_s, config.fleet.max_payload_bytes), build(services))
         key = identity.load_signing_key(config.state_path(config.identity.device_key))

@@ -22,7 +22,7 @@ Progress = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class JobPolicy:
     audience: Audience
     skew_s: float
     max_bytes: int
@@ -35,7 +35,7 @@ class JobRunner:
         self,
         keyring: Keyring,
         store: JobStore,
-        policy: Policy,
+        policy: JobPolicy,
         handlers: dict[str, Handler],
         clock: Callable[[], float] = time.time,
     ) -> None:

@@ -41,7 +41,7 @@ class AdaptPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class Evidence:
+class PassEvidence:
     """What the session knew when it passed the person."""
 
     decision: str
@@ -52,7 +52,7 @@ class Evidence:
     quality_ok: bool
 
 
-def eligible(evidence: Evidence, policy: AdaptPolicy) -> bool:
+def eligible(evidence: PassEvidence, policy: AdaptPolicy) -> bool:
     """True only for a confident pass: pass, live, good quality, a score well above the
     threshold against the adapted reference AND a passing score against the original enrolment
     (so the reference only ever absorbs faces that still match the photo taken at the window)."""

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from device.errors import FacetermError
 from device.match.keys import Secrets, subject_hash
-from device.storage import Policy, StorageHeld, open_sqlite_or_quarantine
+from device.storage import DamagePolicy, StorageHeld, open_sqlite_or_quarantine
 from device.vision.types import Vector
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class TemplateStore:
     def open(self) -> None:
         """Create the database (0600) or check the existing one; a damaged one is held."""
         try:
-            opened = open_sqlite_or_quarantine(self._path, Policy.HOLD)
+            opened = open_sqlite_or_quarantine(self._path, DamagePolicy.HOLD)
         except StorageHeld as exc:
             self.held = str(exc)
             log.error("templates: unavailable until an operator acts: %s", exc)

@@ -25,7 +25,7 @@ from typing import Any
 
 from device.errors import PublishError
 from device.publish.envelope import Envelope
-from device.storage import Policy, StorageError, immediate, open_sqlite_or_quarantine
+from device.storage import DamagePolicy, StorageError, immediate, open_sqlite_or_quarantine
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Outbox:
 
     def open(self) -> None:
         """Open (or create) the database; a damaged file is renamed aside first."""
-        opened = open_sqlite_or_quarantine(self.path, Policy.FRESH, self._busy_timeout_s)
+        opened = open_sqlite_or_quarantine(self.path, DamagePolicy.FRESH, self._busy_timeout_s)
         db = opened.db
         if opened.renamed_to is not None:
             self.renamed_to = opened.renamed_to.name

@@ -20,7 +20,7 @@ from joserfc.jwk import OKPKey
 from device.bureau.console.app import build_app
 from device.bureau.console.queries import Queries
 from device.bureau.console.recorder import FleetRecorder
-from device.bureau.console.views import Signer
+from device.bureau.console.views import CommandSigner
 from device.demo.broker import FLEET_ACL, PREFIX, free_port
 from device.fleet.keyring import ROLES as KEY_ROLES
 from device.publish.mqtt import LinkConfig
@@ -90,7 +90,7 @@ def console_site(tmp: Path) -> Iterator[Site]:
                           client_id="console", reconnect_min_s=0.1, reconnect_max_s=1.0)
         recorder = FleetRecorder(link, device_keys, app_console.queries)
         operator_key = OKPKey.generate_key("Ed25519")
-        app_console.signer = Signer(operator_key, "alice-2026", KEY_ROLES["operator"])
+        app_console.signer = CommandSigner(operator_key, "alice-2026", KEY_ROLES["operator"])
         app_console.recorder = recorder
         recorder.start()
         port = free_port()

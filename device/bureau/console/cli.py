@@ -29,7 +29,7 @@ from device.publish import identity
 from device.publish.mqtt import LinkConfig
 
 if TYPE_CHECKING:  # the web side needs the optional `bureau` extra; imported when serving
-    from device.bureau.console.views import Console, Signer
+    from device.bureau.console.views import CommandSigner, Console
 
 
 def add_commands(sub: Any) -> list[argparse.ArgumentParser]:
@@ -89,8 +89,8 @@ def _recorder(args: argparse.Namespace, queries: Queries) -> FleetRecorder:
     return FleetRecorder(link, identity.load_registry(args.devices), queries, args.prefix)
 
 
-def _signer(args: argparse.Namespace) -> Signer | None:
-    from device.bureau.console.views import Signer
+def _signer(args: argparse.Namespace) -> CommandSigner | None:
+    from device.bureau.console.views import CommandSigner
 
     if args.operator_key is None:
         return None
@@ -99,7 +99,7 @@ def _signer(args: argparse.Namespace) -> Signer | None:
     entry = json.loads(args.operator_entry.read_text())
     allowed = frozenset().union(*(KEY_ROLES.get(r, frozenset()) for r in entry["roles"]))
     key = OKPKey.import_key(json.loads(args.operator_key.read_text()))
-    return Signer(key, str(entry["kid"]), allowed)
+    return CommandSigner(key, str(entry["kid"]), allowed)
 
 
 def run_console(args: argparse.Namespace) -> int:

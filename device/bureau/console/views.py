@@ -27,7 +27,7 @@ CSV_COLUMNS = ("id_number", "name", "decision", "time_utc", "device_id", "distri
 
 
 @dataclass(frozen=True)
-class Signer:
+class CommandSigner:
     """The operator key the console signs fleet commands with (it stays on this machine)."""
 
     key: OKPKey
@@ -37,7 +37,7 @@ class Signer:
 
 
 class Console:
-    def __init__(self, queries: Queries, accounts: Accounts, signer: Signer | None = None,
+    def __init__(self, queries: Queries, accounts: Accounts, signer: CommandSigner | None = None,
                  recorder: FleetRecorder | None = None,
                  policy: AlarmPolicy | None = None) -> None:
         self.queries, self.accounts, self.signer = queries, accounts, signer

@@ -15,7 +15,7 @@ from joserfc.jwk import OKPKey
 
 from device.errors import CommandRejected
 from device.fleet.auth import Audience, verify
-from device.fleet.jobs import JobRunner, Policy
+from device.fleet.jobs import JobPolicy, JobRunner
 from device.fleet.keyring import Keyring, operator_entry
 from device.fleet.replay import JobStore
 from device.fleet.sign import sign_command
@@ -95,7 +95,7 @@ def test_iat_and_exp_nan_do_not_crash_the_job_store(
 ) -> None:
     store = JobStore(tmp_path / "jobs.sqlite3", tmp_path / "epoch")
     store.open()
-    runner = JobRunner(keyring, store, Policy(AUD, 60.0, 8192),
+    runner = JobRunner(keyring, store, JobPolicy(AUD, 60.0, 8192),
                        {"status.get": lambda command: {"ok": True}}, clock=lambda: NOW)
     token = raw_token(key, HEADER, claims_text(iat=float("nan"), exp=float("nan")))
     reply = runner.process(token)
@@ -111,7 +111,7 @@ def runner_for(folder: Path, keyring: Keyring, clock: list[float], skew_s: float
                      clock=lambda: clock[0])
     store.open()
     store.purge(clock[0])
-    runner = JobRunner(keyring, store, Policy(AUD, skew_s, 8192),
+    runner = JobRunner(keyring, store, JobPolicy(AUD, skew_s, 8192),
                        {"status.get": lambda command: {"ok": True}}, clock=lambda: clock[0])
     return runner, store
 

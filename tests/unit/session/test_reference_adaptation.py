@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.match.adapt import AdaptPolicy, Evidence, adapt, drift, eligible
+from device.match.adapt import AdaptPolicy, PassEvidence, adapt, drift, eligible
 
 POLICY = AdaptPolicy(weight=0.1, confident_margin=0.15, min_cos_to_original=0.95)
 
@@ -15,11 +15,11 @@ def _unit(seed: int) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _evidence(**changes: object) -> Evidence:
+def _evidence(**changes: object) -> PassEvidence:
     base = {"decision": "pass", "match_score": 0.7, "original_score": 0.6, "threshold": 0.35,
             "live": True, "quality_ok": True}
     base.update(changes)
-    return Evidence(**base)  # type: ignore[arg-type]
+    return PassEvidence(**base)  # type: ignore[arg-type]
 
 
 def test_a_confident_live_pass_is_eligible() -> None:
