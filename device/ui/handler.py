@@ -24,6 +24,7 @@ STATIC_TYPES = {
     "kiosk.css": "text/css; charset=utf-8",
     "kiosk.js": "text/javascript; charset=utf-8",
     "worker.js": "text/javascript; charset=utf-8",
+    "consent.js": "text/javascript; charset=utf-8",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -55,6 +56,8 @@ class ScreenBackend(Protocol):
     def count_rejected_worker_input(self) -> None: ...
 
     def accept_consent(self, event: ConsentAnswered) -> str | None: ...
+
+    def count_refused_consent(self) -> None: ...
 
     def choose_language(self, language: str) -> bool: ...
 
@@ -164,12 +167,13 @@ class ScreenRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length)
 
     def _consent(self) -> None:
-        body = self._body()
+        body = self._body(self.kiosk.count_refused_consent)
         if body is None:
             return
         try:
             event = parse_consent(body)
         except WorkerFormError as exc:
+            self.kiosk.count_refused_consent()
             self._json(400, {"error": exc.code})
             return
         refusal = self.kiosk.accept_consent(event)

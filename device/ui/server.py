@@ -219,6 +219,10 @@ class ScreenServer:
                 self.consent_refused += 1
         return refusal
 
+    def count_refused_consent(self) -> None:
+        with self._lock:
+            self.consent_refused += 1
+
     def count_rejected_worker_input(self) -> None:
         with self._lock:
             self.worker_rejected += 1

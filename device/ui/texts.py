@@ -171,7 +171,8 @@ def result_screen(
         "next_zh": text.next_zh,
         "next_en": text.next_en,
         # at most two reasons: more is more than a worried person can take in at once
-        "reasons": shown[:MAX_REASONS] if decision != "pass" else [],
+        # none after a pass or a refusal: the title says it all
+        "reasons": shown[:MAX_REASONS] if decision not in ("pass", "declined") else [],
     }
 
 
