@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 import wave
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import get_args
 
@@ -26,7 +28,7 @@ from device.ui.texts import (
     result_screen,
     spoken_result,
 )
-from device.ui.voice import phonemes, speech_options, spoken_text, synthesize
+from device.ui.voice import Voice, phonemes, speech_options, spoken_text, synthesize
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/install-deps.sh)"
@@ -121,3 +123,28 @@ def test_slow_mode_audio_is_longer_and_louder() -> None:
 def test_the_notice_version_follows_its_words() -> None:
     assert notice_digest() == NOTICE_SHA256, (
         "the consent notice changed: give it a new NOTICE_VERSION and NOTICE_SHA256")
+
+
+@needs_espeak
+def test_the_voice_speaks_the_views_language_at_its_pace() -> None:
+    played: list[bytes] = []
+    settings = UiSettings(voice_repeat_s=0.0)
+    voice = Voice(settings, play=played.append, slow=True)  # the kiosk's pace: slow
+    voice.start()
+    try:
+        view = {"state": "guiding", "code": "too_far", "zh": "请靠近一些"}
+        voice.on_view({**view, "language": "yue", "slow": False})  # the view's pace wins
+        _wait(lambda: len(played) == 1)
+        voice.on_view({**view, "language": "cmn"})  # no pace in the view: the kiosk's
+        _wait(lambda: len(played) == 2)
+    finally:
+        voice.stop()
+    assert played == [synthesize("请行近啲", settings, "yue", False),
+                      synthesize("请靠近一些", settings, "cmn", True)]
+
+
+def _wait(done: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert done()
