@@ -68,13 +68,17 @@ class Kiosk:
         self.bus = EventBus(config.device.event_queue_size)
         self.logs = RingHandler()
         self.slots = ModelSlots(Path(config.device.state_dir), Path(config.vision.models_dir))
-        self.ui = (ScreenServer(config.ui, on_worker_input=self._worker)
+        # [session] pace is read here only for the voice's pace when a view does not say it.
+        slow = config.session.model_dump().get("pace") == "slow"
+        self.ui = (ScreenServer(config.ui, on_worker_input=self._worker,
+                                on_consent=self._worker, slow=slow)
                    if config.ui.enabled else None)
         self.publisher = Publisher(config)
         self.handler: CoreHandler | None = None
         self.daemon: Daemon | None = None
 
     def _worker(self, event: Any) -> None:
+        """Worker input and consent answers from the page, onto the core loop's bus."""
         self.bus.post(event, timeout_s=1.0)
 
     def publish_view(self, view: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from device.events import (
     CardRefused,
     CardRemoved,
     ComponentFailed,
+    ConsentAnswered,
     Event,
     EventBus,
     FrameArrived,
@@ -40,6 +41,8 @@ class Handler(Protocol):
     def on_frame(self, event: FrameArrived, now_s: float) -> None: ...
 
     def on_worker_input(self, event: WorkerInput, now_s: float) -> None: ...
+
+    def on_consent(self, event: ConsentAnswered, now_s: float) -> None: ...
 
     def on_tick(self, now_s: float) -> None: ...
 
@@ -106,6 +109,8 @@ class CoreLoop:
             self.handler.on_card_refused(event.reason, now)
         elif isinstance(event, WorkerInput):
             self.handler.on_worker_input(event, now)
+        elif isinstance(event, ConsentAnswered):
+            self.handler.on_consent(event, now)
         elif isinstance(event, ComponentFailed):
             log.warning("%s failed: %s", event.component, event.error)
         elif isinstance(event, CameraChecked):

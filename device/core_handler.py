@@ -11,7 +11,7 @@ from typing import Any
 from device.camera.base import Frame
 from device.camera.identity import UNCHECKED, CameraCheck
 from device.cardreader.card import IdCard
-from device.events import CameraChecked, FrameArrived, WorkerInput
+from device.events import CameraChecked, ConsentAnswered, FrameArrived, WorkerInput
 from device.messages import catalogue
 from device.session.decisions import show_view
 from device.session.machine import Show
@@ -71,7 +71,10 @@ class CoreHandler:
         self.runner.on_frame(event.frame, now_s)
 
     def on_worker_input(self, event: WorkerInput, now_s: float) -> None:
-        self.runner.on_worker_input(event.id_number, event.consent, now_s)
+        self.runner.on_worker_input(event.id_number, event.consent, now_s, event.notice_version)
+
+    def on_consent(self, event: ConsentAnswered, now_s: float) -> None:
+        self.runner.on_consent(event.accepted, event.notice_version, event.assisted, now_s)
 
     def on_tick(self, now_s: float) -> None:
         self.runner.on_tick(now_s)

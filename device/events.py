@@ -44,6 +44,16 @@ class WorkerInput:
     id_number: str
     operator_id: str
     consent: bool
+    notice_version: str = ""  # the consent notice the form showed (device/ui/texts.py)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAnswered:
+    """The person's answer on the kiosk's consent screen (card sessions), from the page."""
+
+    accepted: bool
+    notice_version: str
+    assisted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,7 @@ Event = (
     | CardRefused
     | ComponentFailed
     | WorkerInput
+    | ConsentAnswered
     | Call
     | CameraChecked
 )

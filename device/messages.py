@@ -23,6 +23,15 @@ _SESSION: dict[str, Message] = {
         "需要本人同意后才能进行人脸认证",
         "Face verification needs the person's consent",
     ),
+    "consent_notice": ("是否同意进行人脸识别认证？", "Do you agree to face verification?"),
+    "helper_step_out": (
+        "请陪同人员离开镜头，只留本人在画面中",
+        "Would the person helping please step out of the picture",
+    ),
+    "liveness_assisted": (
+        "请按提示做动作，陪同人员请离开镜头",
+        "Please follow the instructions; the helper please stay out of the picture",
+    ),
     "hold_still": ("很好，请保持不动", "Good, please hold still"),
     "liveness": ("请按提示做动作", "Please follow the instructions"),
     "matching": ("正在比对，请稍候", "Comparing, please wait"),
@@ -70,6 +79,9 @@ _RESULTS: dict[str, Message] = {
         "No reference photo on file, please register at a service window",
     ),
     "cancelled": ("已取消", "Cancelled"),
+    "declined": ("已记录您不使用人脸识别", "Noted: no face verification"),
+    "consent_declined": ("本人不同意人脸识别", "The person did not agree to face verification"),
+    "consent_timeout": ("未收到同意与否的选择", "No answer on the consent screen"),
     "match_below_threshold": ("人脸比对未通过", "The face did not match"),
     "attempts_exhausted": ("尝试次数已用完", "No attempts left"),
     "liveness_spoof": ("未通过活体检测", "Liveness check failed"),
@@ -94,7 +106,8 @@ _RESULTS: dict[str, Message] = {
 }
 
 QUALITY_CODES: tuple[str, ...] = tuple(_QUALITY)
-DECISIONS: tuple[str, ...] = ("pass", "fail", "refer", "timeout", "no_reference", "cancelled")
+DECISIONS: tuple[str, ...] = (
+    "pass", "fail", "refer", "timeout", "no_reference", "cancelled", "declined")
 
 
 def own_messages() -> Mapping[str, Message]:

@@ -48,8 +48,14 @@ def without_liveness(config: Config) -> Config:
     return config.model_copy(update={"liveness": liveness})
 
 
+def without_consent_screen(config: Config) -> Config:
+    """Offline there is nobody at a screen: the footage's consent was taken when it was made."""
+    ui = config.ui.model_copy(update={"consent_screen": False})
+    return config.model_copy(update={"ui": ui})
+
+
 def _verify(args: argparse.Namespace) -> int:
-    config = load_config(Path(args.config))
+    config = without_consent_screen(load_config(Path(args.config)))
     if args.no_liveness:
         config = without_liveness(config)
     settings = CardReaderSettings(type="sim", sim_script=str(args.card_sim))

@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from device.demo.broker import FLEET_ACL, Mosquitto
 from device.demo.faces import fetch_photos, read_rgb
 from device.demo.site import Site
 from device.demo.visitor import VisitorCamera, face_source
+from device.events import ConsentAnswered
 from device.liveness.scenes import Person, PhotoAttack, Scene
 from device.logsetup import setup_logging
 from device.match.enrol import enrol_images
@@ -38,6 +40,7 @@ from device.publish import identity
 from device.publish.mqtt import LinkConfig
 from device.redact import mask_id
 from device.session.handler import open_templates
+from device.ui.texts import NOTICE_VERSION
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.embed import Embedder
 
@@ -126,6 +129,7 @@ class Demo:
                 receiver, store = self._receiver(broker)
                 kiosk = Kiosk(load(config_path), config_path, camera=camera)
                 kiosk.view_listeners.append(camera.on_view)
+                kiosk.view_listeners.append(lambda view: agree_on_consent(kiosk, view))
                 self._enrol(kiosk, photos)
                 receiver.start()
                 try:
@@ -219,6 +223,12 @@ class Demo:
         """The next result the bureau stored (verified and unsealed by its receiver)."""
         _wait(lambda: store_ready(store) and store.count() > before, 90, "the bureau's copy")
         return list(store.rows())[-1]
+
+
+def agree_on_consent(kiosk: Kiosk, view: Mapping[str, Any]) -> None:
+    """Every demo visitor reads the consent notice and agrees (as the page's button would)."""
+    if view.get("state") == "consent":
+        kiosk.bus.post(ConsentAnswered(True, NOTICE_VERSION), timeout_s=0.0)
 
 
 def store_ready(store: ResultStore) -> bool:

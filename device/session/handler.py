@@ -89,7 +89,9 @@ def build_runner(
         photo = card_photo_reference(decoder, analyzer, embedder, store.subject)
     probe = build_probe(config, Manifest.load(resolve_models_dir(config.vision, base_dir)))
     return SessionRunner(
-        rules=Rules.from_settings(config.session, probe is not None),
+        rules=Rules.from_settings(config.session, probe is not None,
+                                  kiosk_consent=config.ui.enabled and config.ui.consent_screen,
+                                  consent_timeout_s=config.ui.consent_timeout_s),
         quality=config.session.quality,
         analyzer=analyzer,
         embedder=embedder,

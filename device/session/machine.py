@@ -2,9 +2,11 @@
 next session and the effects to carry out. No I/O, no clock: every event carries `now_s`
 (monotonic seconds), and the runner (device/session/runner.py) performs the effects.
 
-    idle -> identified (card read / number keyed in) -> guiding (quality-gated capture)
-         -> liveness (skipped when disabled) -> matching -> decided -> idle, or back to guiding
-            for another attempt while attempts remain.
+    idle -> [consent: card sessions at a kiosk with the consent screen; nothing is analysed
+            before the answer; declining decides `declined`] -> identified (card read / number
+            keyed in) -> guiding (quality-gated capture) -> liveness (skipped when disabled)
+         -> matching -> decided -> idle, or back to guiding for another attempt while attempts
+            remain.
 
 Every waiting phase has a timeout (identified, guiding, liveness; decided is held for
 `decided_hold_s`). Matching waits for nothing: the runner answers StartMatch with MatchDone in
@@ -25,11 +27,13 @@ from typing import Literal
 from stdnum.cn import ric
 
 from device.cardreader.events import CardRemoved as CardRemoved
+from device.session.consent import OUTSIDE, Consent
 from device.session.settings import SessionSettings
 
 
 class Phase(StrEnum):
     IDLE = "idle"
+    CONSENT = "consent"
     IDENTIFIED = "identified"
     GUIDING = "guiding"
     LIVENESS = "liveness"
@@ -48,8 +52,22 @@ class Identify:
     id_number: str = field(repr=False)
     has_reference: bool
     source: Literal["card", "worker"] = "card"
-    consent: bool = True
+    consent: bool = True  # the worker form's answer (card sessions answer in ConsentAnswer)
     camera_refused: str = ""  # a reason code when the camera is not the trusted one
+    notice_version: str = ""  # the consent notice the worker's form showed
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentAnswer:
+    """The person's answer on the kiosk's consent screen; the runner looks the reference up
+    only after an acceptance (has_reference, camera_refused as in Identify)."""
+
+    now_s: float
+    accepted: bool
+    notice_version: str
+    assisted: bool = False  # "someone is helping me"
+    has_reference: bool = False
+    camera_refused: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +98,7 @@ class Tick:
     now_s: float
 
 
-Event = Identify | CardRemoved | FrameChecked | LivenessDone | MatchDone | Tick
+Event = Identify | ConsentAnswer | CardRemoved | FrameChecked | LivenessDone | MatchDone | Tick
 
 # ---- effects ------------------------------------------------------------------------------
 
@@ -123,6 +141,8 @@ class Decide:
     source: str
     scores: tuple[tuple[str, float], ...]
     timings_ms: tuple[tuple[str, float], ...]
+    consent: Consent = OUTSIDE
+    assisted: bool = False
 
 
 Effect = Show | StartCapture | StartLiveness | StartMatch | Decide
@@ -142,11 +162,15 @@ class Rules:
     decided_hold_s: float = 5.0
     capture_frames: int = 5
     liveness_enabled: bool = True
+    kiosk_consent: bool = False  # card sessions wait for the answer on the consent screen
+    consent_timeout_s: float = 120.0
 
     @classmethod
-    def from_settings(cls, s: SessionSettings, liveness_enabled: bool) -> Rules:
-        names = [f.name for f in dataclasses.fields(cls) if f.name != "liveness_enabled"]
-        return cls(**{n: getattr(s, n) for n in names}, liveness_enabled=liveness_enabled)
+    def from_settings(cls, s: SessionSettings, liveness_enabled: bool,
+                      kiosk_consent: bool = False, consent_timeout_s: float = 120.0) -> Rules:
+        names = [f.name for f in dataclasses.fields(cls) if f.name in type(s).model_fields]
+        return cls(**{n: getattr(s, n) for n in names}, liveness_enabled=liveness_enabled,
+                   kiosk_consent=kiosk_consent, consent_timeout_s=consent_timeout_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +185,8 @@ class Session:
     retry: bool = False
     scores: tuple[tuple[str, float], ...] = ()
     marks: tuple[tuple[str, float], ...] = ()
+    consent: Consent = OUTSIDE
+    assisted: bool = False  # a helper is with the person (button, or a worker's visit)
     # Failed attempts of the last person identified, and when the last one failed.
     failed_id: str = field(default="", repr=False)
     failures: int = 0
@@ -169,6 +195,7 @@ class Session:
 
 Result = tuple[Session, tuple[Effect, ...]]
 TIMEOUT_REASONS = {
+    Phase.CONSENT: "consent_timeout",
     Phase.IDENTIFIED: "identify_timeout",
     Phase.GUIDING: "capture_timeout",
     Phase.LIVENESS: "liveness_timeout",
@@ -182,6 +209,7 @@ def _enter(s: Session, phase: Phase, now_s: float, **changes: object) -> Session
 
 def _timeout_of(s: Session, r: Rules) -> float:
     return {
+        Phase.CONSENT: r.consent_timeout_s,
         Phase.IDENTIFIED: r.identify_timeout_s,
         Phase.GUIDING: r.capture_timeout_s,
         Phase.LIVENESS: r.liveness_timeout_s,
@@ -200,9 +228,8 @@ def _timings(s: Session, now_s: float) -> tuple[tuple[str, float], ...]:
 
 
 def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -> Result:
-    effect = Decide(
-        decision, reasons, s.attempt, s.id_number, s.source, s.scores, _timings(s, now_s)
-    )
+    effect = Decide(decision, reasons, s.attempt, s.id_number, s.source, s.scores,
+                    _timings(s, now_s), s.consent, s.assisted)
     nxt = _enter(s, Phase.DECIDED, now_s, retry=decision == "fail")
     if decision in ("fail", "refer"):
         nxt = dataclasses.replace(nxt, failed_id=s.id_number, failures=s.attempt, failed_at_s=now_s)
@@ -219,25 +246,42 @@ def _failed_attempt(s: Session, now_s: float, reasons: tuple[str, ...], r: Rules
 
 
 def _identify(s: Session, e: Identify, r: Rules) -> Result:
-    if e.source == "worker" and not e.consent:
-        return s, (Show("idle", "consent_required"),)
     if not ric.is_valid(e.id_number):
         return s, (Show("idle", "id_invalid"),)
     number = str(ric.compact(e.id_number))
     recent = e.now_s - s.failed_at_s <= r.attempt_window_s
     earlier = s.failures if number == s.failed_id and recent else 0
     fresh = Session(failed_id=s.failed_id, failures=s.failures, failed_at_s=s.failed_at_s)
-    s = _enter(
-        fresh, Phase.IDENTIFIED, e.now_s, id_number=number, source=e.source, attempt=earlier + 1
-    )
-    if earlier >= r.max_attempts:
-        return _decide(s, e.now_s, "refer", ("attempts_exhausted",))
-    if e.camera_refused:  # no capture through a swapped or virtual camera
-        return _decide(s, e.now_s, "refer", (e.camera_refused,))
-    if not e.has_reference:
-        return _decide(s, e.now_s, "no_reference", ("no_reference",))
-    view = Show("identified", "card_read", countdown_s=r.identify_timeout_s)
-    return s, (view, StartCapture(s.attempt))
+    worker = e.source == "worker"
+    if not worker and r.kiosk_consent:  # asked afresh every time: no earlier answer counts
+        s = _enter(fresh, Phase.CONSENT, e.now_s, id_number=number, source=e.source,
+                   attempt=earlier + 1, consent=Consent("kiosk", False))
+        return s, (Show("consent", "consent_notice", countdown_s=r.consent_timeout_s),)
+    consent = Consent("worker", e.consent, e.notice_version or None) if worker else OUTSIDE
+    s = _enter(fresh, Phase.IDENTIFIED, e.now_s, id_number=number, source=e.source,
+               attempt=earlier + 1, consent=consent, assisted=worker)
+    if not consent.accepted:
+        return _decide(s, e.now_s, "declined", ("consent_declined",))
+    return _start(s, e.now_s, e.has_reference, e.camera_refused, r)
+
+
+def _consent(s: Session, e: ConsentAnswer, r: Rules) -> Result:
+    s = _enter(s, Phase.IDENTIFIED, e.now_s, assisted=e.assisted,
+               consent=Consent("kiosk", e.accepted, e.notice_version))
+    if not e.accepted:  # a signed record of the refusal, and no biometric processing at all
+        return _decide(s, e.now_s, "declined", ("consent_declined",))
+    return _start(s, e.now_s, e.has_reference, e.camera_refused, r)
+
+
+def _start(s: Session, now_s: float, has_reference: bool, camera_refused: str, r: Rules) -> Result:
+    if s.attempt > r.max_attempts:
+        return _decide(s, now_s, "refer", ("attempts_exhausted",))
+    if camera_refused:  # no capture through a swapped or virtual camera
+        return _decide(s, now_s, "refer", (camera_refused,))
+    if not has_reference:
+        return _decide(s, now_s, "no_reference", ("no_reference",))
+    code = "helper_step_out" if s.assisted else "card_read"
+    return s, (Show("identified", code, countdown_s=r.identify_timeout_s), StartCapture(s.attempt))
 
 
 def _frame(s: Session, e: FrameChecked, r: Rules) -> Result:
@@ -261,7 +305,8 @@ def _frame(s: Session, e: FrameChecked, r: Rules) -> Result:
         return dataclasses.replace(s, good_frames=good), (view,)
     s = dataclasses.replace(s, good_frames=good)
     if r.liveness_enabled:
-        view = Show("challenge", "liveness", countdown_s=r.liveness_timeout_s)
+        code = "liveness_assisted" if s.assisted else "liveness"
+        view = Show("challenge", code, countdown_s=r.liveness_timeout_s)
         return _enter(s, Phase.LIVENESS, e.now_s), (view, StartLiveness(e.now_s))
     return _to_matching(s, e.now_s)
 
@@ -299,6 +344,8 @@ def _tick(s: Session, e: Tick, r: Rules) -> Result:
             failed_id=s.failed_id,
             failures=s.failures,
             failed_at_s=s.failed_at_s,
+            consent=s.consent,
+            assisted=s.assisted,
         )
         nxt = _enter(nxt, Phase.GUIDING, e.now_s)
         view = Show("guiding", "retry", countdown_s=r.capture_timeout_s)
@@ -313,7 +360,7 @@ def _idle(s: Session) -> Session:
 def _removed(s: Session, e: CardRemoved, r: Rules) -> Result:
     if s.phase is Phase.IDLE or s.source == "worker":
         return s, ()
-    if s.phase is Phase.DECIDED:
+    if s.phase in (Phase.DECIDED, Phase.CONSENT):  # gone before answering: nothing to record
         return _idle(s), (Show("idle", "insert_card"),)
     nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",))
     return dataclasses.replace(nxt, retry=False), effects
@@ -327,6 +374,8 @@ def step(s: Session, e: Event, r: Rules) -> Result:
         return _removed(s, e, r)
     if isinstance(e, Identify):
         return _identify(s, e, r) if s.phase in (Phase.IDLE, Phase.DECIDED) else (s, ())
+    if isinstance(e, ConsentAnswer) and s.phase is Phase.CONSENT:
+        return _consent(s, e, r)
     if isinstance(e, FrameChecked) and s.phase in (Phase.IDENTIFIED, Phase.GUIDING):
         return _frame(s, e, r)
     if isinstance(e, LivenessDone) and s.phase is Phase.LIVENESS:

@@ -15,9 +15,11 @@ from typing import Any
 from device.camera.identity import UNCHECKED
 from device.clock import ClockState
 from device.match.thresholds import DecidedWith
+from device.session.consent import OUTSIDE, Consent
 
 SCHEMA = "faceterm.decision/1"
-DECISIONS = frozenset({"pass", "fail", "refer", "timeout", "no_reference", "cancelled"})
+DECISIONS = frozenset(
+    {"pass", "fail", "refer", "timeout", "no_reference", "cancelled", "declined"})
 RECORD_KEYS = (
     "schema",
     "decision",
@@ -33,6 +35,8 @@ RECORD_KEYS = (
     "camera",
     "decided_with",
     "clock",
+    "consent",
+    "assisted",
 )
 
 
@@ -53,6 +57,8 @@ class Outcome:
     models: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     camera: Mapping[str, Any] = field(default_factory=UNCHECKED.record)
+    consent: Consent = OUTSIDE
+    assisted: bool = False
 
 
 def _score(value: float | None) -> float | None:
@@ -92,6 +98,8 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "camera": dict(outcome.camera),
         "decided_with": outcome.decided_with.as_dict(),
         "clock": outcome.clock.as_dict(),
+        "consent": outcome.consent.record(),
+        "assisted": outcome.assisted,
     }
 
 

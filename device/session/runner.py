@@ -1,10 +1,11 @@
 """The session runner: drives the pure machine (device/session/machine.py) with real parts.
 
 The daemon's core loop owns it and calls, on its one thread, `on_card`, `on_worker_input`,
-`on_card_removed`, `on_frame` and `on_tick`; each returns at once with the effects it carried
-out (views pushed through `on_view`, records handed to `on_record(record, personal)`, which the
-daemon wires to Publisher.submit). Frames outside capture and liveness are ignored unanalysed,
-so a slow inference never builds a queue here: the event bus drops surplus frames upstream.
+`on_consent`, `on_card_removed`, `on_frame` and `on_tick`; each returns at once with the effects
+it carried out (views pushed through `on_view`, records handed to `on_record(record,
+personal)`, which the daemon wires to Publisher.submit). Frames outside capture and liveness
+(the consent screen included) are ignored unanalysed, so a slow inference never builds a queue
+here: the event bus drops surplus frames upstream.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class SessionRunner:
         self._window = CaptureWindow(best_frames, quality.motion_frames)
         self._reference: Reference | None = None
         self._name = ""
+        self._card: CardLike | None = None
         self._prompt_key: tuple[Any, ...] | None = None
         self._liveness_frames = 0
         self._liveness_embeddings: collections.deque[Vector] = collections.deque(maxlen=30)
@@ -118,9 +120,25 @@ class SessionRunner:
         """A validated card was read: look up the reference and start a session."""
         return self._identify(card.id_number, now_s, "card", True, card)
 
-    def on_worker_input(self, id_number: str, consent: bool, now_s: float) -> list[m.Effect]:
+    def on_worker_input(self, id_number: str, consent: bool, now_s: float,
+                        notice_version: str = "") -> list[m.Effect]:
         """A home-visit worker keyed the number in (with the person's consent answer)."""
-        return self._identify(id_number, now_s, "worker", consent, None)
+        return self._identify(id_number, now_s, "worker", consent, None, notice_version)
+
+    def on_consent(self, accepted: bool, notice_version: str, assisted: bool,
+                   now_s: float) -> list[m.Effect]:
+        """The answer on the kiosk's consent screen. The reference is read only after an
+        acceptance; a refusal is recorded without any biometric processing."""
+        if self._session.phase is not m.Phase.CONSENT:
+            log.info("session: consent answer ignored, none was asked")
+            return []
+        reference = None
+        if accepted:
+            reference = self._lookup(self._session.id_number, self._card)
+        self._reference = reference
+        event = m.ConsentAnswer(now_s, accepted, notice_version, assisted,
+                                reference is not None, self.camera.refusal)
+        return self._feed(event)
 
     def on_camera(self, check: CameraCheck) -> None:
         """The camera was (re)started: its identity goes into every record from now on, and a
@@ -158,7 +176,8 @@ class SessionRunner:
     # ---- internals ----------------------------------------------------------------------------
 
     def _identify(
-        self, id_number: str, now_s: float, source: str, consent: bool, card: CardLike | None
+        self, id_number: str, now_s: float, source: str, consent: bool, card: CardLike | None,
+        notice_version: str = "",
     ) -> list[m.Effect]:
         if self._session.phase not in (m.Phase.IDLE, m.Phase.DECIDED):
             log.info("session: identity %s ignored, a session is running", mask_id(id_number))
@@ -169,13 +188,16 @@ class SessionRunner:
             log.error("session: not started, out of service: %s", self.unavailable)
             self._push_view(m.Show("idle", "out_of_service"))
             return []
-        reference = self._lookup(id_number, card) if consent else None
+        asks = source == "card" and self.rules.kiosk_consent  # nothing read before the answer
+        reference = self._lookup(id_number, card) if consent and not asks else None
         self._reference = reference
+        self._card = card
         self._name = card.name if card is not None else ""
+        self._window.reset()  # no measurement of the previous person reaches this record
         self.counters["sessions"] += 1
         kind: Any = source
         event = m.Identify(now_s, id_number, reference is not None, kind, consent,
-                           self.camera.refusal)
+                           self.camera.refusal, notice_version)
         return self._feed(event)
 
     def _lookup(self, id_number: str, card: CardLike | None) -> Reference | None:
@@ -302,6 +324,8 @@ class SessionRunner:
             camera=self.camera.identity.record(),
             decided_with=self.decided_with,
             clock=self._clock_state(),
+            consent=decide.consent,
+            assisted=decide.assisted,
         )
         record = build_record(outcome, self._device_id, self._clock_utc())
         self.last_record = record
@@ -323,11 +347,12 @@ class SessionRunner:
         return True
 
     def _push_view(self, show: m.Show) -> None:
-        self._on_view(show_view(show, self._messages))
+        self._on_view({**show_view(show, self._messages), "assisted": self._session.assisted})
 
     def _show_prompt(self, prompt: Prompt) -> None:
         key = prompt_key(prompt)
         if key == self._prompt_key:
             return
         self._prompt_key = key
-        self._on_view(prompt_view(prompt, self._messages))
+        self._on_view({**prompt_view(prompt, self._messages),
+                       "assisted": self._session.assisted})

@@ -1,14 +1,17 @@
-"""The kiosk page's requests: `/`, `/static/*`, `/events` (SSE), `/preview.jpg`, `/api/worker`."""
+"""The kiosk page's requests: `/`, `/static/*`, `/events` (SSE), `/preview.jpg`, and the posts
+`/api/worker`, `/api/consent` and `/api/language` (same Host and Origin rules for each)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from device.events import WorkerInput
+from device.events import ConsentAnswered, WorkerInput
+from device.ui.consent import parse_consent, parse_language
 from device.ui.hub import Close, ViewHub
 from device.ui.preview import PreviewStore
 from device.ui.settings import UiSettings
@@ -21,6 +24,7 @@ STATIC_TYPES = {
     "kiosk.css": "text/css; charset=utf-8",
     "kiosk.js": "text/javascript; charset=utf-8",
     "worker.js": "text/javascript; charset=utf-8",
+    "consent.js": "text/javascript; charset=utf-8",
 }
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -50,6 +54,12 @@ class ScreenBackend(Protocol):
     def accept_worker_input(self, event: WorkerInput) -> bool: ...
 
     def count_rejected_worker_input(self) -> None: ...
+
+    def accept_consent(self, event: ConsentAnswered) -> str | None: ...
+
+    def count_refused_consent(self) -> None: ...
+
+    def choose_language(self, language: str) -> bool: ...
 
 
 class ScreenRequestHandler(BaseHTTPRequestHandler):
@@ -86,10 +96,15 @@ class ScreenRequestHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if not self._host_allowed():
             return
-        if urlsplit(self.path).path != "/api/worker":
+        path = urlsplit(self.path).path
+        if path == "/api/worker":
+            self._worker()
+        elif path == "/api/consent":
+            self._consent()
+        elif path == "/api/language":
+            self._language()
+        else:
             self._json(404, {"error": "not_found"})
-            return
-        self._worker()
 
     # handlers ----------------------------------------------------------------------------
     def _events(self) -> None:
@@ -130,25 +145,63 @@ class ScreenRequestHandler(BaseHTTPRequestHandler):
             return
         self._send(200, "image/jpeg", data)
 
-    def _worker(self) -> None:
+    def _body(self, on_refused: Callable[[], None] | None = None) -> bytes | None:
+        """The posted JSON body, or None with the refusal already answered."""
         origin = self.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc not in self.kiosk.allowed_hosts():
-            self.kiosk.count_rejected_worker_input()
+            if on_refused is not None:
+                on_refused()
             self._json(403, {"error": "bad_origin"})
-            return
+            return None
         if self.headers.get_content_type() != "application/json":
             self._json(415, {"error": "not_json"})
-            return
+            return None
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
             self._json(411, {"error": "length_required"})
-            return
+            return None
         if not 0 < length <= MAX_BODY_BYTES:
             self._json(413, {"error": "too_large"})
+            return None
+        return self.rfile.read(length)
+
+    def _consent(self) -> None:
+        body = self._body(self.kiosk.count_refused_consent)
+        if body is None:
             return
         try:
-            event = parse_worker_form(self.rfile.read(length))
+            event = parse_consent(body)
+        except WorkerFormError as exc:
+            self.kiosk.count_refused_consent()
+            self._json(400, {"error": exc.code})
+            return
+        refusal = self.kiosk.accept_consent(event)
+        if refusal is not None:
+            self._json(409 if refusal != "not_accepted" else 503, {"error": refusal})
+            return
+        self._json(202, {"ok": True, "accepted": event.accepted})
+
+    def _language(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        try:
+            language = parse_language(body)
+        except WorkerFormError as exc:
+            self._json(400, {"error": exc.code})
+            return
+        if not self.kiosk.choose_language(language):
+            self._json(400, {"error": "bad_language"})
+            return
+        self._json(200, {"ok": True, "language": language})
+
+    def _worker(self) -> None:
+        body = self._body(self.kiosk.count_rejected_worker_input)
+        if body is None:
+            return
+        try:
+            event = parse_worker_form(body)
         except WorkerFormError as exc:
             self.kiosk.count_rejected_worker_input()
             self._json(400, {"error": exc.code})

@@ -1,9 +1,11 @@
 """The kiosk's local web server: the page, its view stream (SSE), the live preview, worker input.
 
 `ScreenServer` is the component the daemon wires in: `publish(view)` and `set_preview(frame)` never
-block the caller; worker input arrives on a request thread and goes to `on_worker_input` (the
-daemon posts it to the core loop's bus). Everything listens on the loopback interface only and
-every asset ships in the package (no CDN).
+block the caller; worker input and consent answers arrive on a request thread and go to
+`on_worker_input` / `on_consent` (the daemon posts them to the core loop's bus). The voice's
+language is the server's own state: the language button sets it for the session in front, and
+the first idle screen after a session sets it back to the kiosk's default. Everything listens
+on the loopback interface only and every asset ships in the package (no CDN).
 """
 
 from __future__ import annotations
@@ -16,18 +18,20 @@ from importlib import resources
 from typing import Any
 
 from device.camera.base import Frame
-from device.events import WorkerInput
+from device.events import ConsentAnswered, WorkerInput
 from device.ui.handler import STATIC_TYPES, ScreenHttpServer
 from device.ui.hub import ViewHub
+from device.ui.languages import LANGUAGES, default_language
 from device.ui.preview import PreviewStore
 from device.ui.settings import UiSettings
-from device.ui.texts import PAGE, Catalogue, load_catalogue
+from device.ui.texts import NOTICE_VERSION, PAGE, Catalogue, load_catalogue
 from device.ui.views import ViewError, prepare
 from device.ui.voice import Voice
 
 log = logging.getLogger(__name__)
 
 WorkerCallback = Callable[[WorkerInput], object]
+ConsentCallback = Callable[[ConsentAnswered], object]
 CONFIG_MARK = "<!--KIOSK_CONFIG-->"
 
 
@@ -40,12 +44,18 @@ class ScreenServer:
         on_worker_input: WorkerCallback | None = None,
         catalogue: Catalogue | None = None,
         voice: Voice | None = None,
+        on_consent: ConsentCallback | None = None,
+        slow: bool = False,
     ) -> None:
         self.settings = settings
         self.on_worker_input = on_worker_input
+        self.on_consent = on_consent
         self.hub = ViewHub(settings.client_queue_size, settings.max_clients)
         self.preview = PreviewStore(settings.preview_max_width_px, settings.preview_jpeg_quality)
-        self.voice = voice if voice is not None else Voice(settings)
+        self.voice = voice if voice is not None else Voice(settings, slow=slow)
+        self.default_language = default_language(tuple(settings.voice_languages), settings.region)
+        self.language = self.default_language
+        self._view_lock = threading.Lock()  # publish and a language change, one at a time
         self._catalogue: Catalogue | None = catalogue
         self._static: dict[str, bytes] = {}
         self._page = b""
@@ -56,6 +66,8 @@ class ScreenServer:
         self.views_invalid = 0
         self.worker_inputs = 0
         self.worker_rejected = 0
+        self.consent_answers = 0
+        self.consent_refused = 0
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -95,6 +107,8 @@ class ScreenServer:
                 "views_invalid": self.views_invalid,
                 "worker_inputs": self.worker_inputs,
                 "worker_rejected": self.worker_rejected,
+                "consent_answers": self.consent_answers,
+                "consent_refused": self.consent_refused,
             }
         return {
             "listening": self._server is not None,
@@ -102,6 +116,7 @@ class ScreenServer:
             **self.hub.status(),
             **self.preview.status(),
             **counters,
+            "language": self.language,
             "voice": self.voice.status(),
         }
 
@@ -128,8 +143,27 @@ class ScreenServer:
             return False
         if prepared["state"] in ("idle", "decided"):
             self.preview.set(None)  # no face is kept on screen or in memory after a session
-        self.hub.publish(prepared)
-        self.voice.on_view(prepared)
+        with self._view_lock:
+            previous = self.hub.latest()
+            if prepared["state"] == "idle" and (previous or {}).get("state") != "idle":
+                self.language = self.default_language  # the next person starts afresh
+            prepared["language"] = self.language
+            self.hub.publish(prepared)
+            self.voice.on_view(prepared)
+        return True
+
+    def choose_language(self, language: str) -> bool:
+        """The language button: speak `language` from now on in this session (and say the
+        current screen again in it); False for a language this kiosk does not offer."""
+        if language not in self.settings.voice_languages:
+            return False
+        with self._view_lock:
+            self.language = language
+            latest = self.hub.latest()
+            if latest is not None:
+                again = {**latest, "language": language}
+                self.hub.publish(again)
+                self.voice.on_view(again)
         return True
 
     def set_preview(self, frame: Frame | None) -> None:
@@ -161,6 +195,34 @@ class ScreenServer:
             self.worker_inputs += 1
         return True
 
+    def accept_consent(self, event: ConsentAnswered) -> str | None:
+        """Hand a consent answer to the daemon; a refusal code when it cannot be taken: no
+        consent screen is shown, the page showed another notice, or nobody takes it."""
+        refusal = None
+        latest = self.hub.latest()
+        if self.on_consent is None or self.settings.worker_mode:
+            refusal = "not_accepted"
+        elif latest is None or latest.get("state") != "consent":
+            refusal = "not_asked"
+        elif event.notice_version != NOTICE_VERSION:
+            refusal = "stale_notice"
+        else:
+            try:
+                self.on_consent(event)
+            except Exception:  # the daemon's queue may be full or stopping: report, do not crash
+                log.exception("ui: a consent answer could not be handed over")
+                refusal = "not_accepted"
+        with self._lock:
+            if refusal is None:
+                self.consent_answers += 1
+            else:
+                self.consent_refused += 1
+        return refusal
+
+    def count_refused_consent(self) -> None:
+        with self._lock:
+            self.consent_refused += 1
+
     def count_rejected_worker_input(self) -> None:
         with self._lock:
             self.worker_rejected += 1
@@ -177,6 +239,9 @@ class ScreenServer:
             "heartbeat_s": self.settings.heartbeat_s,
             "preview_interval_ms": round(1000 / self.settings.preview_fps),
             "texts": PAGE,
+            "notice_version": NOTICE_VERSION,
+            "languages": [{"code": code, "button_zh": LANGUAGES[code].button_zh}
+                          for code in self.settings.voice_languages],
         }
         blob = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
         tag = f'<script id="kiosk-config" type="application/json">{blob}</script>'

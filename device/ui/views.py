@@ -1,9 +1,10 @@
 """UI views: check a view from the core loop against the contract and add what the page shows.
 
 A view is `{"state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result"}`
-(docs/CONTRIBUTING.md). `prepare()` returns a new dict with every key present, texts filled in
-from the catalogue when the view carries only a code, and for `decided` a `screen` entry with the
-result screen (title, reasons, next step). It never changes the caller's dict.
+(docs/CONTRIBUTING.md), optionally with `assisted` (a helper is with the person) and `slow` (the
+session's pace; None: the kiosk's). `prepare()` returns a new dict with every key present, texts
+filled in from the catalogue when the view carries only a code, and for `decided` a `screen` entry
+with the result screen (title, reasons, next step). It never changes the caller's dict.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 from device.ui.texts import PAGE, Catalogue, result_screen
 
 STATES = frozenset(
-    {"idle", "identified", "guiding", "challenge", "flash", "matching", "decided"}
+    {"idle", "consent", "identified", "guiding", "challenge", "flash", "matching", "decided"}
 )
-KEYS = ("state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result")
+KEYS = ("state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result",
+        "assisted", "slow")
 
 
 class ViewError(ValueError):
@@ -34,10 +36,13 @@ def make_view(
     flash_rgb: list[int] | None = None,
     progress: float | None = None,
     result: dict[str, Any] | None = None,
+    assisted: bool = False,
+    slow: bool | None = None,
 ) -> dict[str, Any]:
     """A view with every key of the contract (the one place views are built)."""
     return {"state": state, "code": code, "zh": zh, "en": en, "countdown_s": countdown_s,
-            "flash_rgb": flash_rgb, "progress": progress, "result": result}
+            "flash_rgb": flash_rgb, "progress": progress, "result": result,
+            "assisted": assisted, "slow": slow}
 
 
 def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
@@ -63,6 +68,8 @@ def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
         "flash_rgb": _rgb(view.get("flash_rgb")) if state == "flash" else None,
         "progress": _progress(view.get("progress")),
         "result": None,
+        "assisted": _flag(view.get("assisted", False), "assisted") is True,
+        "slow": _flag(view.get("slow"), "slow"),
     }
     if state == "flash" and out["flash_rgb"] is None:
         raise ViewError("a flash view needs flash_rgb")
@@ -81,6 +88,12 @@ def _text(view: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise ViewError(f"{key} must be a string")
     return value
+
+
+def _flag(value: Any, key: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ViewError(f"{key} must be true, false or null")
 
 
 def _number(value: Any, key: str) -> float | None:

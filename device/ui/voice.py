@@ -1,4 +1,5 @@
-"""Spoken prompts: espeak-ng Mandarin, once per change of state or message, never blocking.
+"""Spoken prompts: espeak-ng in the view's language, once per change of state, message or
+language, never blocking; slower and louder at the slow pace.
 
 `on_view(view)` only decides whether the view says something new and puts the sentence in a small
 bounded queue (the oldest waiting sentence gives way: it is stale by then). A worker thread
@@ -17,25 +18,37 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from device.queues import put_newest
+from device.ui.languages import LANGUAGES, in_language
 from device.ui.settings import UiSettings
-from device.ui.texts import spoken_result
+from device.ui.texts import spoken_notice, spoken_result
 
 log = logging.getLogger(__name__)
 
 Player = Callable[[bytes], None]
 PLAYERS = {"aplay": ["aplay", "-q", "-"], "paplay": ["paplay"]}
+Utterance = tuple[str, str, bool]  # (words, language code, slow)
+SAMPLE_ZH = "请将身份证放在读卡区"  # read at start-up: a voice that reads it as English is refused
 
 
 class SpeechError(RuntimeError):
     """espeak-ng or the player failed or timed out."""
 
 
-def synthesize(text: str, settings: UiSettings) -> bytes:
-    """Mandarin speech for `text` as a WAV file in memory (espeak-ng --stdout)."""
-    command = [
-        "espeak-ng", "-v", settings.voice_name, "-s", str(settings.speech_rate_wpm),
-        "-a", str(settings.volume), "--stdout", text,
-    ]
+def speech_options(settings: UiSettings, language: str, slow: bool) -> list[str]:
+    """espeak-ng's voice, rate (words a minute), amplitude and word gap for one utterance."""
+    voice = LANGUAGES[language].espeak_voice
+    if not slow:
+        return ["-v", voice, "-s", str(settings.speech_rate_wpm), "-a", str(settings.volume)]
+    louder = max(settings.volume, settings.slow_volume)
+    slower = min(settings.speech_rate_wpm, settings.slow_speech_rate_wpm)
+    return ["-v", voice, "-s", str(slower), "-a", str(louder),
+            "-g", str(settings.slow_word_gap_10ms)]
+
+
+def synthesize(text: str, settings: UiSettings, language: str = "cmn",
+               slow: bool = False) -> bytes:
+    """Speech for `text` as a WAV file in memory (espeak-ng --stdout)."""
+    command = ["espeak-ng", *speech_options(settings, language, slow), "--stdout", text]
     try:
         done = subprocess.run(
             command, capture_output=True, timeout=settings.speech_timeout_s, check=False
@@ -47,38 +60,54 @@ def synthesize(text: str, settings: UiSettings) -> bytes:
     return done.stdout
 
 
-def voice_available(name: str, timeout_s: float) -> bool:
-    """Whether espeak-ng knows the voice (it silently falls back to English otherwise)."""
+def phonemes(text: str, espeak_voice: str, timeout_s: float) -> str:
+    """espeak-ng's phoneme transcription of `text` with a voice (-q -x): a `(en)` in it means
+    the voice fell back to English for some of the words."""
+    command = ["espeak-ng", "-v", espeak_voice, "-q", "-x", text]
     try:
-        done = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True,
-                              timeout=timeout_s, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SpeechError(f"espeak-ng failed: {exc}") from exc
+    if done.returncode != 0:
+        raise SpeechError(f"espeak-ng exited {done.returncode}: {done.stderr[:200]!r}")
+    return done.stdout
+
+
+def reads_chinese(espeak_voice: str, timeout_s: float) -> bool:
+    """Whether espeak-ng has the voice and reads Chinese characters with it (a missing voice
+    or dictionary falls back to English without an error)."""
+    try:
+        transcript = phonemes(SAMPLE_ZH, espeak_voice, timeout_s)
+    except SpeechError:
         return False
-    for line in done.stdout.splitlines()[1:]:
-        fields = line.split()
-        if len(fields) >= 5 and name in (fields[1], fields[3], fields[4].rsplit("/", 1)[-1]):
-            return True
-    return False
+    return bool(transcript.strip()) and "(en)" not in transcript
 
 
-def spoken_text(view: Mapping[str, Any]) -> str:
-    """What a prepared view says aloud (empty for nothing)."""
+def spoken_text(view: Mapping[str, Any], language: str = "cmn") -> str:
+    """What a prepared view says aloud in `language` (empty for nothing)."""
     screen = view.get("screen")
     if view.get("state") == "decided" and isinstance(screen, Mapping):
-        return spoken_result(screen)
-    return str(view.get("zh") or "")
+        return spoken_result(screen, language)
+    if view.get("state") == "consent":
+        return spoken_notice(language)
+    return in_language(str(view.get("zh") or ""), language)
 
 
 class Voice:
     """Speaks each new prompt once; start()/stop()/status() like every component."""
 
-    def __init__(self, settings: UiSettings, play: Player | None = None) -> None:
+    def __init__(self, settings: UiSettings, play: Player | None = None,
+                 slow: bool = False) -> None:
         self.settings = settings
         self._play = play
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=settings.voice_queue_size)
+        self.slow = slow  # the kiosk's pace, for views that do not say their own
+        self.languages = list(settings.voice_languages)
+        self._queue: queue.Queue[Utterance | None] = queue.Queue(
+            maxsize=settings.voice_queue_size)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._last_key: tuple[str, str] | None = None
+        self._last_key: tuple[str, str, str] | None = None
         self._last_said: dict[str, float] = {}
         self.enabled = settings.voice and settings.volume > 0
         self.player_name = "injected" if play is not None else "none"
@@ -91,11 +120,15 @@ class Voice:
     def start(self) -> None:
         if not self.enabled or self._thread is not None:
             return
-        if not voice_available(self.settings.voice_name, self.settings.speech_timeout_s):
-            log.error("ui: espeak-ng is missing or has no voice %r; the voice is off",
-                      self.settings.voice_name)
+        timeout_s = self.settings.speech_timeout_s
+        missing = [code for code in self.languages
+                   if not reads_chinese(LANGUAGES[code].espeak_voice, timeout_s)]
+        if missing:
+            log.error("ui: espeak-ng is missing or cannot read Chinese in %s", ",".join(missing))
+            self.error = "no espeak-ng voice for " + ",".join(missing)
+            self.languages = [code for code in self.languages if code not in missing]
+        if not self.languages:
             self.enabled = False
-            self.error = f"no espeak-ng voice {self.settings.voice_name}"
             return
         if self._play is None:
             self._play = self._find_player()
@@ -125,14 +158,21 @@ class Voice:
                 "dropped": self.dropped,
                 "failures": self.failures,
                 "queued": self._queue.qsize(),
+                "languages": list(self.languages),
             }
 
     def on_view(self, view: Mapping[str, Any]) -> None:
-        """Queue the view's sentence if the state or message changed; returns at once."""
+        """Queue the view's sentence if the state, message or language changed; returns at
+        once. The language is the view's `language`, the pace its `slow` (else the kiosk's)."""
         if not self.enabled or self._thread is None:
             return
-        text = spoken_text(view)
-        key = (str(view.get("state")), str(view.get("code") or text))
+        language = str(view.get("language") or self.languages[0])
+        if language not in self.languages:
+            language = self.languages[0]
+        slow = view.get("slow")
+        slow = slow if isinstance(slow, bool) else self.slow
+        text = spoken_text(view, language)
+        key = (str(view.get("state")), str(view.get("code") or text), language)
         now = time.monotonic()
         with self._lock:
             if key == self._last_key or not text:
@@ -144,9 +184,9 @@ class Voice:
                 return
             self._last_said = {t: s for t, s in self._last_said.items() if now - s < 60.0}
             self._last_said[text] = now
-        self._offer(text)
+        self._offer((text, language, slow))
 
-    def _offer(self, item: str | None) -> None:
+    def _offer(self, item: Utterance | None) -> None:
         dropped = put_newest(self._queue, item)
         if dropped:
             with self._lock:
@@ -154,11 +194,12 @@ class Voice:
 
     def _run(self) -> None:
         while True:
-            text = self._queue.get()
-            if text is None:
+            item = self._queue.get()
+            if item is None:
                 return
+            text, language, slow = item
             try:
-                wav = synthesize(text, self.settings)
+                wav = synthesize(text, self.settings, language, slow)
                 if self._play is not None:
                     self._play(wav)
                 with self._lock:

@@ -10,6 +10,7 @@ from device.cardreader.idnumber import CardRejected, validate_id_number
 from device.events import WorkerInput
 from device.strictjson import StrictJSONError
 from device.strictjson import loads as strict_loads
+from device.ui.texts import NOTICE_VERSION
 
 MAX_BODY_BYTES = 1024
 
@@ -45,4 +46,5 @@ def parse_worker_form(body: bytes) -> WorkerInput:
         number = validate_id_number(form.id_number, dt.date.today())
     except CardRejected:
         raise WorkerFormError("bad_id_number") from None
-    return WorkerInput(id_number=number, operator_id=form.operator_id, consent=form.consent)
+    return WorkerInput(id_number=number, operator_id=form.operator_id, consent=form.consent,
+                       notice_version=NOTICE_VERSION)  # the notice the worker page shows

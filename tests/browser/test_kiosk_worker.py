@@ -14,6 +14,7 @@ from selenium.webdriver.common.keys import Keys
 from device.events import WorkerInput
 from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
+from device.ui.texts import NOTICE_VERSION
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +67,8 @@ def test_worker_keys_in_id_and_consent(
     _type(browser, Keys.ENTER)
 
     event = received.get(timeout=5)
-    assert event == WorkerInput(id_number=VALID_ID, operator_id="1024", consent=True)
+    assert event == WorkerInput(id_number=VALID_ID, operator_id="1024", consent=True,
+                                notice_version=NOTICE_VERSION)  # the notice the form showed
     wait_text(browser, "w-done-text", "已提交")
     assert browser.execute_script("return document.getElementById('w-input').value") == ""
 

@@ -216,16 +216,19 @@ def test_worker_input_through_the_core_loop_adapter(store, vision):
     enrol(store, vision, ID, face)
     sink = Collector()
     handler = CoreHandler(runner_for(store, vision, sink))
-    handler.on_worker_input(WorkerInput(ID, "op-1", consent=False), 0.0)
-    assert handler.state() == "idle" and sink.views[-1]["code"] == "consent_required"
-    handler.on_worker_input(WorkerInput(ID, "op-1", consent=True), 0.0)
+    handler.on_worker_input(WorkerInput(ID, "op-1", consent=False, notice_version="N1"), 0.0)
+    (declined,) = sink.records  # a refusal is recorded, nothing else happens
+    assert declined["decision"] == "declined" and declined["consent"]["accepted"] is False
+    handler.on_worker_input(WorkerInput(ID, "op-1", consent=True, notice_version="N1"), 0.0)
     for i, rgb in enumerate(stream(face, 30)):
         handler.on_frame(FrameArrived(Frame(rgb, i, i / 15.0)), i / 15.0)
         handler.on_tick(i / 15.0)
-    (record,) = sink.records
+    record = sink.records[-1]
     assert record["decision"] == "pass" and record["reasons"] == ["worker_input"]
+    assert record["assisted"] is True  # a worker's visit is an assisted session
+    assert record["consent"] == {"asked": "worker", "accepted": True, "notice_version": "N1"}
     handler.on_card_removed(3.0)  # no card in a worker session: nothing to cancel
-    assert len(sink.records) == 1 and handler.state() in ("decided", "idle")
+    assert len(sink.records) == 2 and handler.state() in ("decided", "idle")
 
 
 def test_a_record_the_outbox_refuses_is_not_shown_and_not_kept_in_memory(store, vision):

@@ -4,7 +4,8 @@
   const cfg = JSON.parse(document.getElementById('kiosk-config').textContent);
   const T = cfg.texts;
   const $ = (id) => document.getElementById(id);
-  const SCREENS = ['screen-main', 'screen-result', 'screen-worker', 'screen-flash'];
+  const SCREENS = ['screen-main', 'screen-consent', 'screen-result', 'screen-worker',
+    'screen-flash'];
   const STATE_ICONS = {
     idle: 'card', identified: 'person', guiding: 'face', challenge: 'eye',
     flash: 'sun', matching: 'wait',
@@ -41,6 +42,7 @@
     if (view.state === 'flash') renderFlash(view);
     else if (view.state === 'decided') renderResult(view, previous);
     else if (view.state === 'idle' && cfg.worker_mode) show('screen-worker');
+    else if (view.state === 'consent') show('screen-consent');
     else renderMain(view);
     setPreview(PREVIEW_STATES.has(view.state));
     document.dispatchEvent(new CustomEvent('kiosk:view', { detail: view }));

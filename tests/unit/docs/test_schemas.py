@@ -87,6 +87,7 @@ def _record(decide: m.Decide, window: CaptureWindow, salt: bytes) -> dict[str, A
         quality_summary=window.summary(), models=models, timings_ms=dict(decide.timings_ms),
         decided_with=DecidedWith(models["embed"], 0.350495, False),
         clock=ClockState(True, "2026-11-25T08:00:00Z", 1801.3),
+        consent=decide.consent, assisted=decide.assisted,
     )
     return build_record(outcome, DEVICE, dt.datetime(2026, 11, 25, 8, 30, 1, 250_000, dt.UTC))
 
@@ -109,6 +110,7 @@ def _records() -> list[dict[str, Any]]:
     frames = [m.FrameChecked(1.0 + i * 0.1) for i in range(5)]
     live = m.Rules(liveness_enabled=True)
     bare = m.Rules(liveness_enabled=False)
+    asks = m.Rules(liveness_enabled=False, kiosk_consent=True)
     identify = m.Identify(0.0, ID_NUMBER, True)
     cases = [
         (bare, [identify, *frames, m.MatchDone(2.0, True, 0.7123)], 5),
@@ -120,6 +122,11 @@ def _records() -> list[dict[str, Any]]:
         (bare, [identify, m.CardRemoved(0.5)], 0),
         (bare, [m.Identify(0.0, ID_NUMBER, True, "worker", True), *frames,
                 m.MatchDone(2.0, False, float("nan"))], 5),
+        (asks, [identify, m.ConsentAnswer(3.0, False, "2026-12-03.1")], 0),
+        (asks, [identify, m.ConsentAnswer(0.5, True, "2026-12-03.1", True, True), *frames,
+                m.MatchDone(2.0, True, 0.61)], 5),
+        (asks, [identify, m.Tick(200.0)], 0),
+        (bare, [m.Identify(0.0, ID_NUMBER, True, "worker", False, "", "2026-12-03.1")], 0),
     ]
     return [_record(_run(events, rules), _window(good), salt) for rules, events, good in cases]
 
@@ -127,7 +134,11 @@ def _records() -> list[dict[str, Any]]:
 def test_decision_records_validate(schemas: dict[str, dict[str, Any]], registry: Any) -> None:
     records = _records()
     assert {r["decision"] for r in records} >= {"pass", "fail", "timeout", "no_reference",
-                                               "cancelled"}
+                                               "cancelled", "declined"}
+    assert {(r["consent"]["asked"], r["consent"]["accepted"], r["assisted"])
+            for r in records} == {("outside", True, False), ("worker", True, True),
+                                  ("kiosk", False, False), ("kiosk", True, True),
+                                  ("worker", False, True)}
     for record in records:
         check(schemas, registry, "decision-record.schema.json", record)
 
@@ -212,9 +223,15 @@ def test_records_from_the_session_runner_validate(
     idle.on_card(_Card(), 0.0)
     idle.on_tick(61.0)
     runner(False).on_worker_input(ID_NUMBER, True, 0.0)
+    asking = runner(True)
+    asking.rules = m.Rules(liveness_enabled=False, kiosk_consent=True)
+    asking.on_card(_Card(), 0.0)
+    asking.on_consent(False, "2026-12-03.1", True, 2.0)
     assert [r["decision"] for r in records] == ["no_reference", "cancelled", "timeout",
-                                                 "no_reference"]
-    assert "worker_input" in records[-1]["reasons"]
+                                                 "no_reference", "declined"]
+    assert records[-1]["consent"] == {"asked": "kiosk", "accepted": False,
+                                      "notice_version": "2026-12-03.1"}
+    assert "worker_input" in records[-2]["reasons"]
     for record in records:
         check(schemas, registry, "decision-record.schema.json", record)
     for data in personal:

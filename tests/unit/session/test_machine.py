@@ -87,7 +87,6 @@ def test_liveness_disabled_goes_straight_to_matching():
     [
         (identify(number="110105194912310021"), "id_invalid"),  # wrong check digit
         (identify(number="12345"), "id_invalid"),
-        (identify(source="worker", consent=False), "consent_required"),
     ],
 )
 def test_refused_identities_stay_idle(event, code):
@@ -96,9 +95,67 @@ def test_refused_identities_stay_idle(event, code):
 
 
 def test_worker_keyed_number_is_accepted_with_consent():
-    s, _effects = run([identify(number="11010519491231002x", source="worker")])
+    s, _effects = run([identify(number="11010519491231002x", source="worker",
+                                notice_version="N1")])
     assert s.phase is m.Phase.IDENTIFIED and s.source == "worker"
     assert s.id_number == GOOD_ID  # normalised (upper-case check character)
+    assert s.assisted and s.consent == m.Consent("worker", True, "N1")
+
+
+CONSENTING = m.Rules(**{**{f: getattr(RULES, f) for f in RULES.__dataclass_fields__},
+                        "kiosk_consent": True, "consent_timeout_s": 50.0})
+CAPTURE_EFFECTS = (m.StartCapture, m.StartLiveness, m.StartMatch)
+
+
+def test_a_card_session_asks_for_consent_before_any_capture():
+    s, effects = run([identify(), *good_frames(1.0), m.Tick(5.0)], CONSENTING)
+    assert s.phase is m.Phase.CONSENT and codes(effects) == ["consent_notice"]
+    assert not [e for e in effects if isinstance(e, CAPTURE_EFFECTS)]  # frames ignored
+    s, effects = run([m.ConsentAnswer(6.0, True, "N1", assisted=True, has_reference=True),
+                      *good_frames(7.0), m.LivenessDone(9.0, "live", 0.9),
+                      m.MatchDone(9.5, True, 0.7)], CONSENTING, s)
+    assert codes(effects)[:1] == ["helper_step_out"] and "liveness_assisted" in codes(effects)
+    (decide,) = [e for e in effects if isinstance(e, m.Decide)]
+    assert (decide.decision, decide.assisted) == ("pass", True)
+    assert decide.consent == m.Consent("kiosk", True, "N1")
+    assert dict(decide.timings_ms)["consent"] == pytest.approx(6000.0)
+
+
+def test_declining_is_recorded_without_any_capture():
+    s, effects = run([identify(), m.ConsentAnswer(3.0, False, "N1", has_reference=True)],
+                     CONSENTING)
+    assert decisions(effects) == [("declined", ("consent_declined",), 1)]
+    assert not [e for e in effects if isinstance(e, CAPTURE_EFFECTS)]
+    (decide,) = [e for e in effects if isinstance(e, m.Decide)]
+    assert decide.consent == m.Consent("kiosk", False, "N1")
+    # the next card is asked again: nothing of the earlier answer is kept
+    s, effects = run([m.Tick(10.0), identify(20.0)], CONSENTING, s)
+    assert s.phase is m.Phase.CONSENT and codes(effects)[-1] == "consent_notice"
+    assert s.consent == m.Consent("kiosk", False)
+
+
+def test_a_worker_who_records_a_refusal_gets_a_declined_record():
+    _s, effects = run([identify(source="worker", consent=False, notice_version="N1")])
+    assert decisions(effects) == [("declined", ("consent_declined",), 1)]
+    assert not [e for e in effects if isinstance(e, CAPTURE_EFFECTS)]
+
+
+def test_no_answer_times_out_and_leaving_records_nothing():
+    _s, effects = run([identify(), m.Tick(49.0), m.Tick(50.5)], CONSENTING)
+    assert decisions(effects) == [("timeout", ("consent_timeout",), 1)]
+    s, effects = run([identify(), m.CardRemoved(3.0)], CONSENTING)
+    assert s.phase is m.Phase.IDLE and not decisions(effects)
+    _s, effects = run([m.ConsentAnswer(1.0, True, "N1", has_reference=True)], CONSENTING)
+    assert effects == []  # an answer nobody asked for is ignored
+
+
+def test_consent_comes_before_the_other_outcomes():
+    _s, effects = run([identify(ref=False), m.ConsentAnswer(2.0, True, "N1")], CONSENTING)
+    assert decisions(effects) == [("no_reference", ("no_reference",), 1)]
+    _s, effects = run([identify(), m.ConsentAnswer(2.0, True, "N1", has_reference=True,
+                                                   camera_refused="camera_virtual")],
+                      CONSENTING)
+    assert decisions(effects) == [("refer", ("camera_virtual",), 1)]
 
 
 def test_no_reference_is_a_clear_outcome():
@@ -228,20 +285,27 @@ EVENTS = st.one_of(
     st.builds(m.LivenessDone, st.just(0.0), st.sampled_from(["live", "spoof", "inconclusive"])),
     st.builds(m.MatchDone, st.just(0.0), st.booleans(), st.floats(-1, 1)),
     st.builds(m.Tick, st.just(0.0)),
+    st.builds(m.ConsentAnswer, st.just(0.0), st.booleans(), st.just("N1"), st.booleans(),
+              st.booleans()),
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(EVENTS, st.floats(0, 40)), max_size=40))
-def test_any_event_sequence_keeps_the_invariants(steps):
+@given(st.lists(st.tuples(EVENTS, st.floats(0, 40)), max_size=40),
+       st.sampled_from([RULES, CONSENTING]))
+def test_any_event_sequence_keeps_the_invariants(steps, rules):
     s, now = m.Session(), 0.0
     for event, gap in steps:
         now += gap
         event = type(event)(
             now, *[getattr(event, f) for f in event.__dataclass_fields__ if f != "now_s"]
         )
-        s, effects = m.step(s, event, RULES)
+        s, effects = m.step(s, event, rules)
         for effect in effects:
+            if isinstance(effect, CAPTURE_EFFECTS):  # never a frame analysed without consent
+                assert s.consent.accepted
+                assert s.consent.asked == ("kiosk" if rules.kiosk_consent and s.source == "card"
+                                           else "worker" if s.source == "worker" else "outside")
             if isinstance(effect, m.Decide):
                 assert s.phase is m.Phase.DECIDED
                 assert 1 <= effect.attempt <= RULES.max_attempts + 1
@@ -252,9 +316,10 @@ def test_any_event_sequence_keeps_the_invariants(steps):
                     "timeout",
                     "no_reference",
                     "cancelled",
+                    "declined",
                 }
         assert s.phase is m.Phase.IDLE or s.id_number in (GOOD_ID, OTHER_ID)
     # time alone always brings the machine back to idle or into a new attempt
     for extra in (60, 120, 180, 240, 300, 360, 420):
-        s, _ = m.step(s, m.Tick(now + extra), RULES)
+        s, _ = m.step(s, m.Tick(now + extra), rules)
     assert s.phase in (m.Phase.IDLE, m.Phase.GUIDING, m.Phase.DECIDED)

@@ -18,6 +18,7 @@ from device.camera.base import Frame
 from device.events import WorkerInput
 from device.ui.server import ScreenServer
 from device.ui.settings import UiSettings
+from device.ui.texts import NOTICE_VERSION
 
 VALID_ID = "11010519491231002X"
 
@@ -123,7 +124,7 @@ def test_worker_input_reaches_the_callback(kiosk: Any) -> None:
     status, body = _post(ui, {"id_number": VALID_ID.lower(), "operator_id": "W01",
                               "consent": True}, Origin=ui.url.rstrip("/"))
     assert (status, body) == (202, {"ok": True, "consent": True})
-    assert received.get(timeout=1) == WorkerInput(VALID_ID, "W01", True)
+    assert received.get(timeout=1) == WorkerInput(VALID_ID, "W01", True, NOTICE_VERSION)
 
 
 @pytest.mark.parametrize(("payload", "error"), [
