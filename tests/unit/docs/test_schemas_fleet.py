@@ -24,7 +24,7 @@ from device.fleet.channel import FleetChannel
 from device.fleet.client import verify_reply
 from device.fleet.commands import SCHEMAS as COMMAND_PARAMS
 from device.fleet.commands import ModelUpdate, parse_params
-from device.fleet.jobs import JobRunner, Policy
+from device.fleet.jobs import JobPolicy, JobRunner
 from device.fleet.keyring import ROLES, Keyring, operator_entry
 from device.fleet.replay import JobStore
 from device.fleet.sign import sign_artifact, sign_command
@@ -138,7 +138,7 @@ def test_job_replies_validate(
 
     handlers = {"status.get": lambda command: {"state": "idle", "outbox": {"depth": 0}},
                 "selftest.run": failing}
-    runner = JobRunner(keyring, store, Policy(Audience(DEVICE), 120.0, 65536), handlers,
+    runner = JobRunner(keyring, store, JobPolicy(Audience(DEVICE), 120.0, 65536), handlers,
                        clock=lambda: NOW)
     progress: list[dict[str, Any]] = []
 
@@ -172,7 +172,7 @@ def test_signed_replies_on_the_channel_validate(
     device_key = OKPKey.generate_key("Ed25519")
     store = JobStore(tmp_path / "jobs.sqlite3")
     store.open()
-    runner = JobRunner(keyring, store, Policy(Audience(DEVICE), 120.0, 65536),
+    runner = JobRunner(keyring, store, JobPolicy(Audience(DEVICE), 120.0, 65536),
                        {"status.get": lambda command: {"state": "idle"}})
     topics = Topics("faceterm/v1", "district-7", DEVICE)
     sent: list[tuple[str, bytes, Any]] = []
