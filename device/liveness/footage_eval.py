@@ -47,10 +47,12 @@ class Sample:
 def analyse(
     analyzer: FaceAnalyzer, path: Path, labels: ClipLabels, fps: float = FPS
 ) -> list[Sample]:
-    """The clip as the liveness loop sees it: iris on, exactly one face or none."""
+    """The clip as the liveness loop sees it: the tracker (FaceAnalyzer.track) from the clip's
+    first frame, iris on (every action is read, blinks included), exactly one face or none."""
     samples = []
+    analyzer.reset_track()
     for source, rgb in camera_frames(path, labels, fps):
-        faces = analyzer.analyze(rgb, with_iris=True, max_faces=2)
+        faces = analyzer.track(rgb, with_iris=True)
         face = faces[0] if len(faces) == 1 else None
         measures = measure(rgb, face) if face is not None else None
         mesh = face.mesh.points if face is not None and face.mesh is not None else None
