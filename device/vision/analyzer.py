@@ -127,7 +127,7 @@ class FaceAnalyzer:
         self._track = None
         if len(faces) == 1 and faces[0].mesh is not None:
             points = faces[0].mesh.points
-            self._track = Track(points, relate(faces[0].detection.box, points),
+            self._track = Track(points, relate(faces[0].detection, points),
                                 faces[0].detection.score, 0)  # fmt: skip
         self._count(started, detected, faces)
         return faces
@@ -138,8 +138,8 @@ class FaceAnalyzer:
         if face.mesh is None:
             self._track = None
             return None
-        self._track = track.followed(face.mesh.points)
         here = detection_from_mesh(face.mesh.points, track.box_in_mesh, track.score)
+        self._track = track.followed(face.mesh.points)
         return FaceObservation(detection=here, mesh=face.mesh, pose=face.pose)
 
     def _detect(self, rgb: Image, lores: Image | None) -> list[Detection]:
