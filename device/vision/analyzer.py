@@ -133,7 +133,7 @@ class FaceAnalyzer:
         return faces
 
     def _follow(self, rgb: Image, track: Track, with_iris: bool) -> FaceObservation | None:
-        guess = detection_from_mesh(track.points, track.box_in_mesh, track.score)
+        guess = track.detection
         face = self._observe(rgb, guess, with_iris)
         if face.mesh is None:
             self._track = None

@@ -36,6 +36,11 @@ class Track:
     score: float
     since_detect: int
 
+    @property
+    def detection(self) -> Detection:
+        """The last mesh as a detection: where the next frame's mesh crop is taken."""
+        return detection_from_mesh(self.points, self.box_in_mesh, self.score)
+
     def followed(self, points: Points) -> Track:
         """The same track one frame later, with that frame's mesh."""
         return Track(points, self.box_in_mesh, self.score, self.since_detect + 1)
