@@ -127,7 +127,7 @@ class FaceAnalyzer:
         self._track = None
         if len(faces) == 1 and faces[0].mesh is not None:
             points = faces[0].mesh.points
-            self._track = Track(points, relate(faces[0].detection, points),
+            self._track = Track(points, relate(faces[0].detection.box, points),
                                 faces[0].detection.score, 0)  # fmt: skip
         self._count(started, detected, faces)
         return faces

@@ -22,14 +22,15 @@ def _detections(analyzer: FaceAnalyzer) -> int:
 def test_the_box_relation_gives_the_detectors_box_back(astronaut_face: FaceObservation) -> None:
     assert astronaut_face.mesh is not None
     points, box = astronaut_face.mesh.points, astronaut_face.detection.box
-    again = detection_from_mesh(points, relate(astronaut_face.detection, points), 0.9)
+    again = detection_from_mesh(points, relate(box, points), 0.9)
     for a, b in zip((box.x0, box.y0, box.x1, box.y1), (again.box.x0, again.box.y0, again.box.x1,
                                                        again.box.y1), strict=True):  # fmt: skip
         assert abs(a - b) < 1e-3
-    # the mesh's keypoints stand near BlazeFace's: the crop keeps its centre, size and angle
+    # the mesh's keypoints stand near BlazeFace's: the crop keeps its centre and size (its
+    # angle follows the mesh's eye line, finer than BlazeFace's eye keypoints)
     here, there = face_roi(astronaut_face.detection), face_roi(again)
     assert abs(here.cx - there.cx) < 1 and abs(here.cy - there.cy) < 1
-    assert abs(here.side - there.side) < 1 and abs(here.angle - there.angle) < 1e-4
+    assert abs(here.side - there.side) < 1
     assert np.linalg.norm(again.keypoints[:2] - astronaut_face.detection.keypoints[:2],
                           axis=1).max() < 0.1 * box.width  # fmt: skip
 
@@ -38,7 +39,7 @@ def test_scaled_detection_and_redetection_schedule() -> None:
     d = Detection(Box(10, 20, 30, 40), 0.8, np.ones((6, 2), np.float32))
     big = scaled(d, 2.0, 3.0)
     assert (big.box.x0, big.box.y1) == (20, 120) and big.keypoints[0].tolist() == [2.0, 3.0]
-    track = Track(np.zeros((468, 3), np.float32), (0, 0, 1, 1, 0), 0.9, 0)
+    track = Track(np.zeros((468, 3), np.float32), (0, 0, 1, 1), 0.9, 0)
     assert due(None, 5) and not due(track, 5) and due(track, 1)
     assert not due(Track(track.points, track.box_in_mesh, 0.9, 3), 5)
     assert due(Track(track.points, track.box_in_mesh, 0.9, 4), 5)
