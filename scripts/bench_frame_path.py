@@ -36,7 +36,7 @@ from device.liveness.harness import Bench  # noqa: E402
 from device.liveness.puppet import SUBJECTS, Footage, Puppet  # noqa: E402
 from device.liveness.settings import LivenessSettings  # noqa: E402
 
-LABELS = Path("tests/data/footage_labels.json")
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "footage_labels.json"
 
 
 class Timings:

@@ -103,3 +103,18 @@ def test_detection_on_the_lores_stream(analyzer: FaceAnalyzer, astronaut: Image)
     assert max(abs(a.x0 - b.x0), abs(a.y0 - b.y0), abs(a.x1 - b.x1)) < 0.05 * a.width
     assert on_lores.mesh is not None and on_main.mesh is not None
     assert np.abs(on_lores.mesh.points[:, :2] - on_main.mesh.points[:, :2]).mean() < 3.0
+
+
+def test_while_an_eye_is_measured_every_crop_comes_from_a_detection(
+    analyzer: FaceAnalyzer, astronaut: Image
+) -> None:
+    analyzer.reset_track()
+    start = _detections(analyzer)
+    faces = [analyzer.track(astronaut, with_iris=True) for _ in range(3)]
+    assert _detections(analyzer) - start == 3
+    (still,) = analyzer.analyze(astronaut, with_iris=True)
+    assert faces[-1][0].mesh is not None and still.mesh is not None
+    assert np.array_equal(faces[-1][0].mesh.points, still.mesh.points)
+    # and the pose is the plain mesh's either way (baseline and steps read it alike)
+    (plain,) = analyzer.analyze(astronaut)
+    assert still.pose == plain.pose
