@@ -117,7 +117,7 @@ class Kiosk:
         else:
             camera = self.camera
             camera.configure(CameraConfig(config.camera.width, config.camera.height,
-                                          config.camera.fps))
+                                          config.camera.fps, config.camera.lores_width))
         return CameraPump(
             camera,
             on_frame=self.bus.post_frame,

@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
+import bench_frame_path as fp  # noqa: E402
 import bench_stages as st  # noqa: E402
 import bench_system as sy  # noqa: E402
 
@@ -43,11 +44,13 @@ NOTES = {
     "detect": "BlazeFace short range (FaceAnalyzer.detector)",
     "landmarks (face mesh)": "468-point mesh on the detection's crop",
     "iris (both eyes)": "iris model, two eye crops (liveness frames only)",
-    "analyze (detect+mesh+iris+pose)": "FaceAnalyzer.analyze(with_iris=True): liveness frame",
+    "analyze (detect+mesh+iris+pose)": "FaceAnalyzer.analyze(with_iris=True): one still",
+    "track (frame loop: mesh from the last mesh)": "FaceAnalyzer.track, no iris, the same "
+    "images in turn: the detector every 5th call (lfw: the last image's mesh crops the next)",
     "align (5-point, 112x112)": "align_face(five_points(face))",
     "quality (assess)": "device.vision.quality.assess, every gate",
     "liveness measure()": "EAR, eye contrast, mouth, pose (each liveness frame)",
-    "liveness passive cues()": "moire, frame edges, glare (every 2nd frame)",
+    "liveness passive cues()": "moire, frame edges (face region), glare (every 2nd frame)",
     "liveness observe() per frame": "LivenessProbe.observe incl. measure + cues every 2nd",
     "embed (sface_fp16)": "Embedder.embed, 112x112 crop",
     "match (3 probes)": "Matcher.match, mean of top 3 cosines",
@@ -125,6 +128,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 report["fps"][label] = st.sustained_fps(parts, items, args.fps_seconds)
         finally:
             publisher.outbox.close()
+        footage = REPO / ".cache" / "footage"
+        if args.footage_sessions and footage.is_dir():
+            print(f"bench: per-frame path on real footage, {args.footage_sessions} sessions",
+                  file=sys.stderr, flush=True)
+            report["frame_path"] = fp.run(footage, args.footage_sessions, 20261125,
+                                          str(REPO / "models"))
         report["bench_rss"] = {"vm_hwm_kb": vm_kb("VmHWM"), "vm_rss_kb": vm_kb("VmRSS"),
                                "load1": st.load_avg()}
         print("bench: Publisher.submit throughput", file=sys.stderr, flush=True)
@@ -171,10 +180,22 @@ def system_rows(report: dict[str, Any]) -> list[str]:
         with_embed = 1000.0 / (1000.0 / f["fps"] + embed / 3.0)
         lines.append(
             f"| sustained per-frame path, {label} | {f['fps']} frames/s | {f['frames']} frames in"
-            f" {f['seconds']} s (CPU {f['cpu_s']} s); analyze+iris, align, quality, observe; no "
+            f" {f['seconds']} s (CPU {f['cpu_s']} s); track (iris as the probe asks), align, "
+            "quality, observe; no "
             f"embed; per frame {f['per_frame']['median_ms']:.1f} / "
             f"{f['per_frame']['p90_ms']:.1f} ms; with the embed of every 3rd liveness frame "
             f"(derived): {with_embed:.0f} frames/s; load {f['per_frame']['load1']} |")
+    for phase, cell in report.get("frame_path", {}).items():
+        if not isinstance(cell, dict) or "cpu_with_embed" not in cell:
+            continue
+        w, c = cell["wall_without_embed"], cell["cpu_without_embed"]
+        lines.append(
+            f"| per-frame path on real footage, {phase} frames (SessionRunner.on_frame) | "
+            f"{w['median_ms']:.2f} ms median | wall p90 {w['p90_ms']:.2f}, mean {w['mean_ms']:.2f};"
+            f" CPU median {c['median_ms']:.2f} ms; without the SFace embed of every 3rd liveness "
+            f"frame (with it: median {cell['wall_with_embed']['median_ms']:.2f} ms); n={w['n']}, "
+            f"{report['frame_path']['sessions']} puppet sessions, 640x480 15 fps; "
+            f"scripts/bench_frame_path.py |")
     lines += [
         f"| start-up to READY=1 (median of {len(u['runs'])}) | {u['ready_median_s']:.2f} s | "
         f"all: {u['ready_all_s']} s; spawn to READY=1 on our NOTIFY_SOCKET; "
@@ -209,6 +230,8 @@ def main() -> int:
     parser.add_argument("--lfw", type=int, default=100, help="lfw-dev images (0: none)")
     parser.add_argument("--verifications", type=int, default=5)
     parser.add_argument("--fps-seconds", type=float, default=10.0)
+    parser.add_argument("--footage-sessions", type=int, default=6,
+                        help="puppet sessions of the per-frame path on .cache/footage (0: none)")
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--settle", type=float, default=2.0, help="s after READY before VmHWM")
     parser.add_argument("--submit", type=int, default=300)

@@ -114,6 +114,10 @@ class ProbeDriver:
         self.sequence = 0
         probe.begin(self.now_s)
 
+    def needs_eyes(self) -> bool:
+        """Whether the next frame needs the iris model (LivenessProbe.needs_eyes)."""
+        return self.probe.needs_eyes(self.now_s + FRAME_DT_S)
+
     def observe(self, rgb: Image, face: FaceObservation | None, embedding: Any = None) -> None:
         self.sequence += 1
         self.now_s += FRAME_DT_S
@@ -136,6 +140,7 @@ def stage_samples(parts: Parts, items: Sequence[Prepared], rounds: int
         "landmarks (face mesh)": lambda p: a.landmarker.run(p.rgb, p.face.detection),
         "iris (both eyes)": lambda p: a.iris.run_with_contours(p.rgb, p.face.mesh.points),  # type: ignore[union-attr]
         "analyze (detect+mesh+iris+pose)": lambda p: a.analyze(p.rgb, with_iris=True),
+        "track (frame loop: mesh from the last mesh)": lambda p: a.track(p.rgb),
         "align (5-point, 112x112)": lambda p: align_face(p.rgb, five_points(p.face)),
         "quality (assess)": lambda p: assess(p.rgb, [p.face], p.aligned,
                                              [five_points(p.face)] * 2, q),
@@ -176,8 +181,9 @@ class Plan:
 
     def describe(self) -> str:
         return (
-            f"{self.capture_frames} capture frames (analyze + align + quality; 5 must pass), "
-            f"{self.liveness_frames} liveness frames at 15 fps (analyze with iris + observe; "
+            f"{self.capture_frames} capture frames (track + align + quality; 5 must pass), "
+            f"{self.liveness_frames} liveness frames at 15 fps (track, iris while an eye is "
+            "measured, + observe; "
             "1.8 s flash phase + 2.5 actions x (1.0 s mean hold + ~1 s to act) = 6.8 s), "
             f"embed every {self.embed_every}rd liveness frame (identity continuity), "
             f"embed of the {self.best_frames} best frames, 2 matches, sign, durable enqueue"
@@ -190,9 +196,10 @@ def one_verification(parts: Parts, items: Sequence[Prepared], plan: Plan,
     a, q = parts.analyzer, parts.quality
     history: list[Any] = []
     best: list[tuple[float, Image]] = []
+    a.reset_track()
     for index in range(plan.capture_frames):
         rgb = items[index % len(items)].rgb
-        faces = a.analyze(rgb, max_faces=2)
+        faces = a.track(rgb)
         aligned = None
         if len(faces) == 1:
             points = five_points(faces[0])
@@ -205,7 +212,7 @@ def one_verification(parts: Parts, items: Sequence[Prepared], plan: Plan,
     continuity = []
     for index in range(plan.liveness_frames):
         rgb = items[index % len(items)].rgb
-        faces = a.analyze(rgb, with_iris=True, max_faces=2)
+        faces = a.track(rgb, with_iris=driver.needs_eyes())
         face = faces[0] if len(faces) == 1 else None
         embedding = None
         if face is not None and index % plan.embed_every == 0:
@@ -233,9 +240,11 @@ def verification(parts: Parts, items: Sequence[Prepared], plan: Plan, repeats: i
 
 
 def sustained_fps(parts: Parts, items: Sequence[Prepared], seconds: float) -> dict[str, Any]:
-    """Frames per second through analyze(with iris) + align + quality + liveness observe()."""
+    """Frames per second through the frame loop's track (iris while the probe needs an eye) +
+    align + quality + liveness observe()."""
     a, q = parts.analyzer, parts.quality
     driver = ProbeDriver(LivenessProbe(parts.liveness, np.random.default_rng(13)))
+    a.reset_track()
     frames, per_frame = 0, []
     cpu_started = time.process_time()
     started = time.perf_counter()
@@ -245,7 +254,7 @@ def sustained_fps(parts: Parts, items: Sequence[Prepared], seconds: float) -> di
         if t0 >= deadline:
             break
         rgb = items[frames % len(items)].rgb
-        faces = a.analyze(rgb, with_iris=True, max_faces=2)
+        faces = a.track(rgb, with_iris=driver.needs_eyes())
         face = faces[0] if len(faces) == 1 else None
         aligned = align_face(rgb, five_points(face)) if face is not None else None
         points = [five_points(face)] * 2 if face is not None else []

@@ -21,7 +21,7 @@ RUN_PY=$ROOT/.venv/bin/python
 WORK=$ROOT/.cache/models
 PKGS=$WORK/packages
 LFW_DIR=${LFW_DIR:-$ROOT/../shared/data/lfw-dev}
-STAMP=$BUILD_VENV/.faceterm-build-1
+STAMP=$BUILD_VENV/.faceterm-build-2
 
 # tensorflow-cpu 2.21 is the converter; tf-keras 2.21 is installed without its dependencies
 # because it declares the full `tensorflow` (another ~0.6 GB) where tensorflow-cpu provides the
@@ -34,6 +34,7 @@ BUILD_REQS=(
   "numpy>=1.26,<2.5"
   "onnx==1.23.2"
   "onnx2tf==1.28.8"
+  "tf2onnx==1.17.0"  # scripts/quantize_models.py: the MediaPipe .tflite files to ONNX
   "onnx-graphsurgeon==0.6.1"
   "sng4onnx==2.0.1"
   "sne4onnx==2.0.1"

@@ -35,5 +35,7 @@ def camera_pin(settings: CameraSettings) -> CameraPin:
 def open_camera(settings: CameraSettings) -> Camera:
     """Build and configure the backend named by settings.type (not started)."""
     camera = BACKENDS[settings.type](settings)
-    camera.configure(CameraConfig(settings.width, settings.height, settings.fps))
+    camera.configure(
+        CameraConfig(settings.width, settings.height, settings.fps, settings.lores_width)
+    )
     return camera

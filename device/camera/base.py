@@ -13,12 +13,15 @@ from device.vision.types import Image
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One captured frame: `rgb` is HxWx3 uint8 in RGB order (never BGR), kept in memory only."""
+    """One captured frame: `rgb` is HxWx3 uint8 in RGB order (never BGR), kept in memory only;
+    `lores`, when the backend has one (picamera2's lores stream), a smaller RGB copy of the same
+    view that the tracker's face detection uses."""
 
     rgb: Image
     sequence: int
     timestamp_s: float
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    lores: Image | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -33,6 +36,7 @@ class CameraConfig:
     width: int = 640
     height: int = 480
     fps: float = 15.0
+    lores_width: int = 0  # picamera2's lores stream for detection (0: none); height by aspect
 
 
 class Camera(Protocol):

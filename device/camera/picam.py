@@ -7,11 +7,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 
 from device.camera.base import CameraConfig, Frame
 from device.camera.identity import UNCHECKED, CameraIdentity, csi_identity
 from device.errors import CameraError
+from device.vision.types import Image
+
+
+def lores_size(config: CameraConfig) -> tuple[int, int] | None:
+    """(width, height) of the lores stream: lores_width wide, the main stream's aspect, both
+    even (YUV420 halves the chroma planes); None without one or if it would not be smaller."""
+    width = config.lores_width - config.lores_width % 2
+    if width <= 0 or width >= config.width:
+        return None
+    height = round(config.height * width / config.width)
+    return width, height - height % 2
+
+
+def lores_rgb(yuv420: npt.NDArray[np.uint8]) -> Image:
+    """picamera2's lores array (YUV420 planar: H*3/2 rows of W) as an HxWx3 RGB image."""
+    return np.asarray(cv2.cvtColor(yuv420, cv2.COLOR_YUV2RGB_I420), dtype=np.uint8)
 
 
 class PiCamera:
@@ -23,6 +41,7 @@ class PiCamera:
         self._sequence = 0
         self._counters = {"frames": 0, "timeouts": 0}
         self._identity = UNCHECKED
+        self._lores = False
 
     def configure(self, config: CameraConfig) -> None:
         self._config = config
@@ -36,11 +55,15 @@ class PiCamera:
             self._picam = Picamera2()
             self._identity = csi_identity(self._picam.camera_properties)
             frame_us = int(1_000_000 / self._config.fps)
-            # picamera2's "RGB888" is stored B, G, R in memory: converted below.
+            # picamera2's "RGB888" is stored B, G, R in memory: converted below. The lores
+            # stream (YUV420: the only lores format of a Pi 4's ISP) feeds face detection only.
+            lores = lores_size(self._config)
             cfg = self._picam.create_video_configuration(
                 main={"size": (self._config.width, self._config.height), "format": "RGB888"},
+                lores={"size": lores, "format": "YUV420"} if lores else None,
                 controls={"FrameDurationLimits": (frame_us, frame_us)},
             )
+            self._lores = lores is not None
             self._picam.configure(cfg)
             self._picam.start()
         except (RuntimeError, OSError) as exc:
@@ -58,6 +81,7 @@ class PiCamera:
             raise CameraError(f"no frame within {timeout_s:.1f} s") from exc
         try:
             bgr = request.make_array("main")
+            yuv = request.make_array("lores") if self._lores else None
             metadata = dict(request.get_metadata())
         finally:
             request.release()  # the buffer goes back to libcamera before anyone uses the frame
@@ -65,7 +89,9 @@ class PiCamera:
         self._sequence += 1
         self._counters["frames"] += 1
         now = time.monotonic()
-        yield Frame(rgb=rgb, sequence=self._sequence, timestamp_s=now, metadata=metadata)
+        lores = lores_rgb(yuv) if yuv is not None else None
+        yield Frame(rgb=rgb, sequence=self._sequence, timestamp_s=now, metadata=metadata,
+                    lores=lores)
 
     def stop(self) -> None:
         if self._picam is not None:

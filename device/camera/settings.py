@@ -15,6 +15,9 @@ class CameraSettings(Section):
     width: int = Field(640, ge=64, le=4096)
     height: int = Field(480, ge=48, le=4096)
     fps: float = Field(15.0, gt=0, le=120)
+    # picamera2 only: width of the lores stream the face detector reads (0: detect on the main
+    # stream); its height follows the main stream's aspect. BlazeFace sees 128x128 anyway.
+    lores_width: int = Field(320, ge=0, le=1024)
     replay_path: str = ""
     replay_loop: bool = True
     capture_timeout_s: float = Field(2.0, gt=0, le=60)

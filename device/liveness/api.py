@@ -123,6 +123,16 @@ class LivenessProbe:
         countdown = max(0.0, self._tracker.deadline_s() - now_s)
         return Prompt(code, countdown, None, self._tracker.state.index + 1, total)
 
+    def needs_eyes(self, now_s: float) -> bool:
+        """Whether a frame at now_s needs the eye measure (the iris-refined lids): while the
+        first phase measures the neutral eyes of an attempt that asks for a blink, and while
+        a blink is asked. No other action reads the eyes."""
+        if self._verdict is not None or "blink" not in self.actions:
+            return False
+        if not self._steps_started:
+            return True
+        return self._tracker.current_action() == "blink" and not self._tracker.holding(now_s)
+
     def observe(
         self,
         frame: Frame,

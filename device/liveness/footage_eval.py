@@ -45,12 +45,15 @@ class Sample:
 
 
 def analyse(
-    analyzer: FaceAnalyzer, path: Path, labels: ClipLabels, fps: float = FPS
+    analyzer: FaceAnalyzer, path: Path, labels: ClipLabels, fps: float = FPS, eyes: bool = True
 ) -> list[Sample]:
-    """The clip as the liveness loop sees it: iris on, exactly one face or none."""
+    """The clip as the liveness loop sees it: the tracker (FaceAnalyzer.track) from the clip's
+    first frame, exactly one face or none; `eyes`: as while a blink is asked (iris on, every
+    crop from a detection), else as while any other action is (tracked, no iris)."""
     samples = []
+    analyzer.reset_track()
     for source, rgb in camera_frames(path, labels, fps):
-        faces = analyzer.analyze(rgb, with_iris=True, max_faces=2)
+        faces = analyzer.track(rgb, with_iris=eyes)
         face = faces[0] if len(faces) == 1 else None
         measures = measure(rgb, face) if face is not None else None
         mesh = face.mesh.points if face is not None and face.mesh is not None else None
@@ -143,10 +146,15 @@ def face_finding(samples: Sequence[Sample], labels: ClipLabels) -> dict[str, int
 def evaluate(
     analyzer: FaceAnalyzer, footage: Path, clips: dict[str, ClipLabels], s: LivenessSettings
 ) -> dict[str, Any]:
-    """Per action: events, detected, recall, false-fire windows; per clip: face finding."""
-    series = {name: analyse(analyzer, footage / name, labels) for name, labels in clips.items()}
+    """Per action: events, detected, recall, false-fire windows; per clip: face finding. Blinks
+    are read from the clip analysed as while a blink is asked, the other actions from the clip
+    analysed as while they are (LivenessProbe.needs_eyes)."""
+    eyes = {name: analyse(analyzer, footage / name, labels) for name, labels in clips.items()}
+    plain = {name: analyse(analyzer, footage / name, labels, eyes=False)
+             for name, labels in clips.items()}  # fmt: skip
     table: dict[str, Any] = {}
     for action in ACTIONS:
+        series = eyes if action == "blink" else plain
         events = [r for n, lab in clips.items() for r in score_events(series[n], lab, s, action)]
         counts = [false_fires(series[n], lab, s, action) for n, lab in clips.items()]
         fired, onsets, frames = (sum(c[i] for c in counts) for i in range(3))
@@ -161,7 +169,7 @@ def evaluate(
             "false_fires_per_min": round(onsets / (frames / FPS / 60.0), 2) if frames else None,
             "per_event": events,
         }
-    faces = {n: face_finding(series[n], lab) for n, lab in clips.items()}
+    faces = {n: face_finding(plain[n], lab) for n, lab in clips.items()}
     return {"fps": FPS, "baseline_s": BASELINE_S, "margin_s": MARGIN_S, "actions": table,
             "faces": faces, "thresholds": _thresholds(s)}  # fmt: skip
 

@@ -4,7 +4,8 @@ Anything that answers `frame(prompt, now_s) -> 640x480 RGB image` (a `Scene`) st
 of the kiosk. The harness builds the real SessionRunner (device/session/runner.py, the code path
 of the daemon and `faceterm verify`) and feeds it through device.session.offline.drive at the
 production camera settings (640x480, 15 fps): capture frames through the quality gates, then
-liveness frames analysed with iris, exactly one face, an embedding every
+liveness frames followed by the tracker (FaceAnalyzer.track; iris while the probe measures an
+eye), exactly one face, an embedding every
 runner.EMBED_EVERY_N_FRAMES frames, then the 1:1 match against a reference enrolled from a
 frame of the same person. The scene sees what a person sees on the screen: the code, countdown
 and flash colour of the last view the runner pushed (`prompt_of`).
@@ -102,6 +103,9 @@ class _RecordingProbe:
 
     def prompt(self, now_s: float) -> Prompt | None:
         return self.probe.prompt(now_s)
+
+    def needs_eyes(self, now_s: float) -> bool:
+        return self.probe.needs_eyes(now_s)
 
     def observe(self, frame: Frame, face: Any, embedding: Vector | None, now_s: float) -> None:
         self.frames += 1

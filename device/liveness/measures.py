@@ -60,17 +60,39 @@ def _mean_in_mask(grey: npt.NDArray[np.float32], mask: npt.NDArray[np.uint8]) ->
 
 def eye_contrast(rgb: Image, points: Points, iris: Points | None) -> float:
     """Lid skin above each eye minus the darkest part of the eye (iris disc when the iris model
-    ran, else the darker half of the eye opening), averaged over both eyes."""
-    grey = _grey(rgb)
+    ran, else the darker half of the eye opening), averaged over both eyes. Only the eyes'
+    region of the frame is read (the same pixels as the whole frame would give)."""
+    polys = [points[list(contour), :2] for contour in EYE_CONTOURS]
+    lifts = [np.array([0.0, 1.6 * (float(np.ptp(p[:, 1])) + 2.0)], np.float32) for p in polys]
+    lifted = [p - d for p, d in zip(polys, lifts, strict=True)]
+    x0, y0, x1, y1 = _eye_region(rgb.shape, [*polys, *lifted], iris)
+    if x1 <= x0 or y1 <= y0:
+        return 0.0  # both eyes outside the frame
+    offset = np.array([x0, y0], dtype=np.float32)
+    grey = _grey(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
     values = []
-    for index, contour in enumerate(EYE_CONTOURS):
-        poly = points[list(contour), :2]
-        lift = np.array([0.0, 1.6 * (float(np.ptp(poly[:, 1])) + 2.0)], dtype=np.float32)
-        skin = _mean_in_mask(grey, _poly_mask(grey.shape, poly - lift))
-        eye = _eye_darkness(grey, poly, None if iris is None else iris[index])
+    for index, (poly, lift) in enumerate(zip(polys, lifts, strict=True)):
+        skin = _mean_in_mask(grey, _poly_mask(grey.shape, poly - lift - offset))
+        eye_iris = None if iris is None else iris[index] - offset
+        eye = _eye_darkness(grey, poly - offset, eye_iris)
         if skin is not None and eye is not None:
             values.append(skin - eye)
     return float(np.mean(values)) if values else 0.0
+
+
+def _eye_region(
+    shape: tuple[int, ...], polys: list[Points], iris: Points | None
+) -> tuple[int, int, int, int]:
+    """Integer x0, y0, x1, y1 (within the frame) holding every polygon and iris disc."""
+    xy = np.concatenate(polys)
+    if iris is not None:
+        reach = np.linalg.norm(iris[:, 1:] - iris[:, :1], axis=2).max(initial=0.0)
+        xy = np.concatenate([xy, iris[:, 0] - reach, iris[:, 0] + reach])
+    height, width = shape[:2]
+    lo = np.floor(xy.min(axis=0)) - 2
+    hi = np.ceil(xy.max(axis=0)) + 3
+    x0, y0 = int(min(max(lo[0], 0), width)), int(min(max(lo[1], 0), height))
+    return x0, y0, max(x0, int(min(hi[0], width))), max(y0, int(min(hi[1], height)))
 
 
 def _poly_mask(shape: tuple[int, ...], poly: Points) -> npt.NDArray[np.uint8]:

@@ -21,6 +21,7 @@ from device.vision.types import Box, Image
 
 FFT_SIZE = 96
 BAND = (0.28, 0.95)  # fraction of the Nyquist radius
+REACH = 1.6  # a side's line lies within this many face sizes of the face box (_side_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +57,30 @@ def moire_ratio(grey: npt.NDArray[np.uint8]) -> float:
     return float(band.max()) / median if median > 0 else 0.0
 
 
-def frame_sides(grey: npt.NDArray[np.uint8], box: Box) -> int:
-    """How many sides of the face (0-4) have a long straight edge beyond the face box."""
-    edges = cv2.Canny(cv2.GaussianBlur(grey, (3, 3), 0), 60, 150)
+def side_region(shape: tuple[int, ...], box: Box) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 of the frame that frame_sides reads: the face box grown by REACH face
+    sizes on every side, within the frame."""
+    grow = REACH * max(box.width, box.height)
+    height, width = shape[:2]
+    x0, y0 = max(0, int(box.x0 - grow)), max(0, int(box.y0 - grow))
+    x1, y1 = min(width, int(box.x1 + grow) + 1), min(height, int(box.y1 + grow) + 1)
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def frame_sides(region: npt.NDArray[np.uint8], box: Box) -> int:
+    """How many sides of the face (0-4) have a long straight edge beyond the face box.
+
+    `region` is the grey face region (side_region), `box` the face in its pixels. The face
+    itself is blanked in the edge map: its own edges are never a side, and they were most of
+    the edge pixels the line search had to visit. (Resampling the region to a smaller face
+    was tried: the probabilistic Hough transform then agreed with full resolution on only
+    41-51 of 111 footage frames; blanking agreed on all 111.)"""
     size = max(box.width, box.height)
+    if region.size == 0 or size <= 0:
+        return 0
+    edges = cv2.Canny(cv2.GaussianBlur(region, (3, 3), 0), 60, 150)
+    fx0, fy0 = max(0, int(box.x0) + 1), max(0, int(box.y0) + 1)
+    edges[fy0 : max(fy0, int(box.y1)), fx0 : max(fx0, int(box.x1))] = 0
     lines = cv2.HoughLinesP(
         edges, 1, np.pi / 180, threshold=40, minLineLength=int(0.9 * size), maxLineGap=4
     )
@@ -96,7 +117,9 @@ def glare_fraction(face_rgb: Image) -> float:
     """Fraction of face pixels saturated in all three channels."""
     if face_rgb.size == 0:
         return 0.0
-    return float((face_rgb.min(axis=2) >= 245).mean())
+    low = np.full(3, 245, np.uint8)
+    saturated = cv2.inRange(face_rgb, low, np.full(3, 255, np.uint8))
+    return cv2.countNonZero(saturated) / float(saturated.size)
 
 
 def _convert(rgb: Image, code: int) -> npt.NDArray[np.uint8]:
@@ -109,11 +132,13 @@ def cues(rgb: Image, box: Box) -> PassiveCues:
     empty = not face.size
     grey_face = np.zeros((0, 0), np.uint8) if empty else _convert(face, cv2.COLOR_RGB2GRAY)
     hsv = np.zeros((0, 0, 3), np.uint8) if empty else _convert(face, cv2.COLOR_RGB2HSV)
-    grey = _convert(rgb, cv2.COLOR_RGB2GRAY)
+    x0, y0, x1, y1 = side_region(rgb.shape, box)
+    region = _convert(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+    in_region = Box(box.x0 - x0, box.y0 - y0, box.x1 - x0, box.y1 - y0)
     sharp = float(cv2.Laplacian(grey_face, cv2.CV_64F).var()) if grey_face.size else 0.0
     return PassiveCues(
         moire_ratio=moire_ratio(grey_face),
-        frame_sides=frame_sides(grey, box),
+        frame_sides=frame_sides(region, in_region),
         glare_fraction=glare_fraction(face),
         saturation_std=float(hsv[..., 1].std()) if hsv.size else 0.0,
         sharpness=sharp,

@@ -33,6 +33,7 @@ from device.vision.types import Points
 
 Image = npt.NDArray[np.uint8]
 MIN_POINTS = 8
+REGION_GROW = 0.6
 
 
 def planar_residual(start: Points, peak: Points, points: Sequence[int] | None = None) -> float:
@@ -107,6 +108,7 @@ class PlanarCheck:
 
     def _reset(self) -> None:
         self._grey: npt.NDArray[np.uint8] | None = None
+        self._region = (0, 0, 0, 0)  # the step's part of the frame (face_region), fixed
         self._start: npt.NDArray[np.float32] | None = None
         self._now: npt.NDArray[np.float32] | None = None
         self._alive: npt.NDArray[np.bool_] | None = None
@@ -123,9 +125,13 @@ class PlanarCheck:
             self._step = step
         if not pose_step or points is None:
             return
-        grey = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
         if self._grey is None:
-            self._begin(grey, points)
+            self._region = face_region(rgb.shape, points)
+        x0, y0, x1, y1 = self._region
+        grey = np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]),
+                                       cv2.COLOR_RGB2GRAY), dtype=np.uint8)  # fmt: skip
+        if self._grey is None:
+            self._begin(grey, points - np.array([x0, y0, 0][: points.shape[1]], np.float32))
             return
         self._advance(grey)
         if level >= 1.0 and level > self._best_level:
@@ -170,6 +176,19 @@ class PlanarCheck:
         src = self._start[self._alive].reshape(-1, 2).astype(np.float64)
         dst = self._now[self._alive].reshape(-1, 2).astype(np.float64)
         return planar_share(src, dst)
+
+
+def face_region(shape: tuple[int, ...], points: Points) -> tuple[int, int, int, int]:
+    """x0, y0, x1, y1 of the part of the frame a step's texture is tracked in: the mesh's box
+    grown by REGION_GROW of its size on every side (the head moves within it; the Lucas-Kanade
+    pyramid's top-level window, 21 x 2^3 px, fits between the face and the region's edge)."""
+    xy = points[:, :2]
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    grow = REGION_GROW * float(max(hi - lo))
+    height, width = shape[:2]
+    x0, y0 = max(0, int(lo[0] - grow)), max(0, int(lo[1] - grow))
+    x1, y1 = min(width, int(hi[0] + grow) + 1), min(height, int(hi[1] + grow) + 1)
+    return x0, y0, max(x0, x1), max(y0, y1)
 
 
 def planar_share(src: npt.NDArray[np.float64], dst: npt.NDArray[np.float64]) -> float | None:

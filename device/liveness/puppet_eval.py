@@ -32,13 +32,14 @@ FLASH_MODEL = (
 
 
 class MemoAnalyzer(FaceAnalyzer):
-    """The real analyzer, remembering its answers for bit-identical frames (the puppet shows the
-    same footage frames in many sessions; the models are deterministic), so the long run costs
-    less. Bounded: the oldest answers are forgotten first."""
+    """The real analyzer, remembering its `analyze` answers for bit-identical frames (the puppet
+    is built from the same footage frames in every session; the models are deterministic).
+    Bounded: the oldest answers are forgotten first. `track` (the frame loop's) is not
+    remembered: its answer depends on the frames before."""
 
     def __init__(self, real: FaceAnalyzer, size: int = 4000) -> None:
         super().__init__(real.detector, real.landmarker, real.iris, real.model_ids,
-                         real.min_mesh_presence)  # fmt: skip
+                         real.min_mesh_presence, real.redetect_every_n_frames)  # fmt: skip
         self._memo: OrderedDict[tuple[bytes, bool, int], list[FaceObservation]] = OrderedDict()
         self._size = size
 

@@ -211,7 +211,7 @@ class SessionRunner:
         return found
 
     def _capture(self, frame: Frame, now_s: float) -> list[m.Effect]:
-        faces = self.analyzer.analyze(frame.rgb, max_faces=2)
+        faces = self.analyzer.track(frame.rgb, lores=frame.lores)
         aligned = None
         points = None
         if len(faces) == 1:
@@ -226,7 +226,8 @@ class SessionRunner:
 
     def _liveness_frame(self, frame: Frame, now_s: float) -> list[m.Effect]:
         assert self.liveness is not None
-        faces = self.analyzer.analyze(frame.rgb, with_iris=True, max_faces=2)
+        eyes = self.liveness.needs_eyes(now_s)  # the iris model only while an eye is measured
+        faces = self.analyzer.track(frame.rgb, with_iris=eyes, lores=frame.lores)
         face = faces[0] if len(faces) == 1 else None
         embedding = None
         self._liveness_frames += 1
@@ -263,6 +264,7 @@ class SessionRunner:
         if isinstance(effect, m.Show):
             self._push_view(effect)
         elif isinstance(effect, m.StartCapture):
+            self.analyzer.reset_track()
             self._window.reset()
             self._liveness_embeddings.clear()
         elif isinstance(effect, m.StartLiveness):

@@ -20,3 +20,7 @@ class VisionSettings(Section):
     nms_min_iou: float = Field(0.3, gt=0, lt=1)
     # Below this face_landmark presence probability a face's mesh and pose are dropped.
     min_mesh_presence: float = Field(0.5, ge=0, lt=1)
+    # The frame loop's tracker (FaceAnalyzer.track): the detector runs to acquire a face, after
+    # the mesh loses it, and every this many frames (a second face entering is seen within this
+    # many frames; 1 = detect on every frame).
+    redetect_every_n_frames: int = Field(5, ge=1, le=30)

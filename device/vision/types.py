@@ -80,7 +80,8 @@ class FaceObservation:
 
 
 class AnalyzerPort(Protocol):
-    """device.vision.analyzer.FaceAnalyzer as its users see it: faces found in one RGB image."""
+    """device.vision.analyzer.FaceAnalyzer as its users see it: faces in one RGB image (`analyze`)
+    or in the next frame of a sequence (`track`, the frame loop's)."""
 
     @property
     def model_ids(self) -> dict[str, str]: ...
@@ -88,6 +89,12 @@ class AnalyzerPort(Protocol):
     def analyze(
         self, rgb: Image, with_iris: bool = False, max_faces: int = 2
     ) -> list[FaceObservation]: ...
+
+    def track(
+        self, rgb: Image, with_iris: bool = False, lores: Image | None = None
+    ) -> list[FaceObservation]: ...
+
+    def reset_track(self) -> None: ...
 
 
 class EmbedderPort(Protocol):

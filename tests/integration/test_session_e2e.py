@@ -272,6 +272,9 @@ class ScriptedProbe:
     def prompt(self, now_s):
         return None
 
+    def needs_eyes(self, now_s):
+        return False
+
     def observe(self, frame, face, embedding, now_s):
         self.seen += 1
 

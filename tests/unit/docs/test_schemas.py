@@ -171,6 +171,12 @@ class _Analyzer:
     def analyze(self, rgb: Any, with_iris: bool = False, max_faces: int = 2) -> list[Any]:
         return []
 
+    def track(self, rgb: Any, with_iris: bool = False, lores: Any = None) -> list[Any]:
+        return []
+
+    def reset_track(self) -> None:
+        pass
+
 
 class _Embedder:
     model_id = "sface_fp16@cb32cc1c7868"

@@ -131,3 +131,19 @@ def test_pump_recovers_after_a_disconnect(images: Path) -> None:
         pump.stop()
     assert failures and "disconnected" in failures[0]
     assert pump.status()["restarts"] >= 1
+
+
+def test_picamera2_lores_stream_size_and_conversion() -> None:
+    from device.camera.picam import lores_rgb, lores_size
+
+    assert lores_size(CameraConfig(640, 480, 15.0, 320)) == (320, 240)
+    assert lores_size(CameraConfig(640, 360, 15.0, 321)) == (320, 180)
+    assert lores_size(CameraConfig(640, 480, 15.0, 0)) is None
+    assert lores_size(CameraConfig(320, 240, 15.0, 320)) is None  # not smaller: no lores
+    rgb = np.zeros((240, 320, 3), np.uint8)
+    rgb[:, :160] = (200, 40, 40)
+    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)  # the planar layout picamera2 hands over
+    assert yuv.shape == (360, 320)
+    back = lores_rgb(yuv)
+    assert back.shape == (240, 320, 3)
+    assert np.abs(back.astype(int) - rgb.astype(int)).max() < 8

@@ -94,3 +94,30 @@ def test_the_harness_reads_the_screen_as_a_person_does() -> None:
     assert prompt is not None and prompt.code == "liveness_look_at_screen"
     assert prompt.flash_rgb == (255, 0, 0) and prompt.countdown_s == 1.5
     assert prompt_of(None) is None and prompt_of({"code": None}) is None
+
+
+def test_the_iris_is_asked_for_only_while_an_eye_is_measured(analyzer, astronaut) -> None:
+    face = analyzer.analyze(astronaut.rgb)[0]
+    frame = Frame(astronaut.rgb, 0, 0.0)
+    other = LivenessProbe(LivenessSettings(actions=["nod", "open_mouth"], screen_flash=False),
+                          np.random.default_rng(3))  # fmt: skip
+    other.begin(0.0)
+    assert not other.needs_eyes(0.0)  # no blink asked: the eyes are never read
+    settings = LivenessSettings(actions=["blink", "open_mouth"], actions_min=1, actions_max=1,
+                                screen_flash=False, hold_min_s=1.0, hold_max_s=1.0)  # fmt: skip
+    probe = next(p for seed in range(50) if (p := _begun(settings, seed)).actions == ("blink",))
+    assert not LivenessProbe(settings, np.random.default_rng(0)).needs_eyes(0.0)  # not begun
+    asked = []
+    for step in range(40):  # a still face: baseline 1.2 s, hold 1.0 s, then the blink window
+        now = step / 10
+        asked.append(probe.needs_eyes(now))
+        probe.observe(frame, face, None, now)
+    assert all(asked[:12])  # the neutral eyes of the first phase
+    assert not any(asked[13:22])  # holding still before the prompt
+    assert all(asked[23:])  # the blink is asked
+
+
+def _begun(settings: LivenessSettings, seed: int) -> LivenessProbe:
+    probe = LivenessProbe(settings, np.random.default_rng(seed))
+    probe.begin(0.0)
+    return probe
