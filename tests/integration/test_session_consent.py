@@ -72,7 +72,7 @@ def store(tmp_path: Path) -> Iterator[TemplateStore]:
 def _kiosk(store: TemplateStore, vision: tuple[FaceAnalyzer, Embedder]) -> tuple[
         SessionRunner, Collector, Counting, Counting, Counting]:
     analyzer, embedder = vision
-    counted_analyzer = Counting(analyzer, "analyze")
+    counted_analyzer = Counting(analyzer, "analyze", "track")
     counted_embedder = Counting(embedder, "embed")
     counted_store = Counting(store, "get")
     sink = Collector()
@@ -102,12 +102,12 @@ def test_no_frame_reaches_the_analyser_before_consent(
     runner.on_card(card(), 0.0)
     now = _feed(runner, frames[:45], 0.1)  # three seconds of a face in front of the camera
     assert runner.state() == "consent" and sink.views[-1]["state"] == "consent"
-    assert (analyzer.calls["analyze"], embedder.calls["embed"], references.calls["get"]) == (
-        0, 0, 0)
+    assert (analyzer.calls["analyze"], analyzer.calls["track"], embedder.calls["embed"],
+            references.calls["get"]) == (0, 0, 0, 0)
     runner.on_consent(True, NOTICE_VERSION, False, now + 0.1)
     assert references.calls["get"] == 1  # the reference is read only now
     _feed(runner, frames, now + 0.2)
-    assert analyzer.calls["analyze"] > 0 and embedder.calls["embed"] > 0
+    assert analyzer.calls["analyze"] + analyzer.calls["track"] > 0 and embedder.calls["embed"] > 0
     (record,) = sink.records
     assert record["decision"] == "pass"
     assert record["consent"] == {"asked": "kiosk", "accepted": True,
@@ -132,8 +132,8 @@ def test_declining_is_a_signed_record_without_biometric_processing(
     assert record["consent"] == {"asked": "kiosk", "accepted": False,
                                  "notice_version": NOTICE_VERSION}
     assert set(record["timings_ms"]) == {"consent", "identified", "total"}
-    assert (analyzer.calls["analyze"], embedder.calls["embed"], references.calls["get"]) == (
-        0, 0, 0)
+    assert (analyzer.calls["analyze"], analyzer.calls["track"], embedder.calls["embed"],
+            references.calls["get"]) == (0, 0, 0, 0)
     device_key = OKPKey.generate_key("Ed25519")
     signer = envelope.Signer("kiosk-test", device_key, OKPKey.generate_key("X25519"))
     claims = envelope.verify(signer.make(record, sink.personal[0], 1).token,
