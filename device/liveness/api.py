@@ -21,7 +21,8 @@ import numpy.typing as npt
 from device.camera.base import Frame
 from device.liveness import policy
 from device.liveness.antispoof import AntispoofModel
-from device.liveness.challenge import POSE_ACTIONS, ChallengeTracker, Timing, plan_actions
+from device.liveness.challenge import POSE_ACTIONS, ChallengeTracker, Timing
+from device.liveness.draw import space_for
 from device.liveness.flash import MIN_SAMPLES, RGB, FlashRecorder, plan_colours
 from device.liveness.measures import box_iou, face_box, measure
 from device.liveness.messages import action_prompt
@@ -115,7 +116,9 @@ class LivenessProbe:
         """Draw this attempt's random actions and flash colours; start the clock."""
         s = self.settings
         self.plan = plan or AttemptPlan()
-        self.actions = plan_actions(self.rng, s.actions, s.actions_min, s.actions_max)
+        space = space_for(s.actions, s.actions_min, s.actions_max, s.prefer_weight,
+                          s.max_reprompts, self.plan)  # fmt: skip
+        self.actions = space.sample(self.rng)
         self.colours = plan_colours(self.rng, s.flash_colours) if s.screen_flash else ()
         self._reset(now_s)
         flash_s = len(self.colours) * s.flash_step_s

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from device.liveness.draw import POSE_ACTIONS as POSE_ACTIONS
 from device.liveness.measures import FaceMeasures
 from device.liveness.settings import LivenessSettings
 
-POSE_ACTIONS = ("turn_left", "turn_right", "nod")
 OPPOSITE = {"turn_left": "turn_right", "turn_right": "turn_left"}
 DELIBERATE = ("turn_left", "turn_right", "nod", "open_mouth")
 NEUTRAL_LEVEL = 0.5
@@ -33,23 +33,6 @@ MIN_BASELINE_SAMPLES = 3
 PROGRESS_LEVEL = 0.3
 PROGRESS_STEP = 0.1
 NOT_PROMPTED = float("inf")
-
-
-def plan_actions(
-    rng: np.random.Generator, allowed: Sequence[str], n_min: int, n_max: int
-) -> tuple[str, ...]:
-    """n_min..n_max actions, no action twice in a row, at least one head movement when allowed."""
-    count = int(rng.integers(n_min, n_max + 1))
-    choices = sorted(set(allowed))
-    poses = [a for a in choices if a in POSE_ACTIONS]
-    for _ in range(100):
-        picked: list[str] = []
-        for _ in range(count):
-            options = [a for a in choices if not picked or a != picked[-1]]
-            picked.append(str(options[int(rng.integers(len(options)))]))
-        if not poses or any(a in POSE_ACTIONS for a in picked):
-            return tuple(picked)
-    return tuple(picked)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from device.liveness.draw import MIN_REPLAY_BITS, worst_replay_bits
 from device.settings_base import Section
 
 Action = Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
@@ -34,7 +35,11 @@ class LivenessSettings(Section):
     # before the prompt) re-prompts with a clearer cue, at most this often per attempt; then the
     # attempt ends as incomplete (never as a spoof). Each one weakens the challenge against a
     # replay (docs/liveness-evidence.md, "How random the challenge is").
-    max_reprompts: int = Field(2, ge=0, le=5)
+    max_reprompts: int = Field(1, ge=0, le=5)
+    # Easier actions first (device/liveness/draw.py): blink and nod on a visit's first attempt,
+    # then the actions done well earlier in the visit, drawn this many times as often. Together
+    # with max_reprompts and the action counts it must keep MIN_REPLAY_BITS (refused otherwise).
+    prefer_weight: float = Field(1.5, ge=1, le=10)
     # The face missing this long in an action window counts as looking away.
     away_s: float = Field(1.0, gt=0, le=10)
     # An answer faster than this after the prompt is not counted (re-prompted): no human
@@ -93,3 +98,21 @@ class LivenessSettings(Section):
         if len(set(self.actions)) < 2:
             raise ValueError("actions needs at least two different actions")
         return self
+
+    def replay_bits(self) -> float:
+        """The challenge's worst-case bits against a replay (device/liveness/draw.py)."""
+        return worst_replay_bits(self.actions, self.actions_min, self.actions_max,
+                                 self.prefer_weight, self.max_reprompts)  # fmt: skip
+
+    def challenge_problem(self) -> str | None:
+        """Why a kiosk may not run this challenge (below MIN_REPLAY_BITS), or None. A kiosk's
+        configuration is refused with it (device/config.py parse); an evaluation bench may
+        narrow the actions to what its footage shows."""
+        if not self.enabled:
+            return None
+        bits = self.replay_bits()
+        if bits >= MIN_REPLAY_BITS:
+            return None
+        return (f"the challenge keeps only {bits:.2f} bits against a replay (minimum "
+                f"{MIN_REPLAY_BITS}): allow more actions or a longer challenge, or lower "
+                "prefer_weight or max_reprompts (docs/liveness-evidence.md)")  # fmt: skip
