@@ -54,7 +54,12 @@ def test_no_face_at_all_is_inconclusive_not_live() -> None:
 def test_every_code_has_both_languages() -> None:
     table = catalogue()
     for action in ALL_ACTIONS:
-        assert action_prompt(action) in table
+        assert action_prompt(action) in table and action_prompt(action, clear=True) in table
+    for code in ("liveness_try_again", "liveness_second_face", "liveness_turn_left_clear"):
+        zh, en = table[code]
+        assert zh and en and zh != en
+    assert "左手边" in table["liveness_turn_left_clear"][0]
+    assert all_messages()["liveness_incomplete"][0]
     for code in ("challenge_wrong_action", "flash_not_reflected", "passive_moire"):
         zh, en = table[code]
         assert zh and en and zh != en
