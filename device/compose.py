@@ -69,7 +69,7 @@ class Kiosk:
         self.logs = RingHandler()
         self.slots = ModelSlots(Path(config.device.state_dir), Path(config.vision.models_dir))
         # [session] pace is read here only for the voice's pace when a view does not say it.
-        slow = config.session.model_dump().get("pace") == "slow"
+        slow = config.session.pace == "slow"
         self.ui = (ScreenServer(config.ui, on_worker_input=self._worker,
                                 on_consent=self._worker, slow=slow)
                    if config.ui.enabled else None)

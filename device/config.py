@@ -71,9 +71,15 @@ def parse(text: str, source: str = "<config>") -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, text, source)) from exc
+    problem = config.liveness.challenge_problem()  # the documented security minimum
+    if problem is not None:
+        line = find_line(text, ("liveness", "actions")) or find_line(text, ("liveness",))
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"invalid configuration\n  {where}: liveness: {problem}")
+    return config
 
 
 def _describe(exc: ValidationError, text: str, source: str) -> str:

@@ -86,6 +86,11 @@ _RESULTS: dict[str, Message] = {
     "attempts_exhausted": ("尝试次数已用完", "No attempts left"),
     "liveness_spoof": ("未通过活体检测", "Liveness check failed"),
     "liveness_inconclusive": ("活体检测未完成", "Liveness check inconclusive"),
+    # Since issue 18 an attempt that could not be completed says this (never liveness_spoof).
+    "liveness_incomplete": (
+        "动作没有完成，没关系，可以再试一次",
+        "The actions could not be completed; you may try again",
+    ),
     "identify_timeout": ("未检测到人脸", "No face arrived in time"),
     "capture_timeout": ("未能采集到合格的人脸图像", "No usable face image in time"),
     "liveness_timeout": ("活体检测超时", "The liveness check timed out"),

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from device.liveness.draw import MIN_REPLAY_BITS, worst_replay_bits
 from device.settings_base import Section
 
 Action = Literal["blink", "turn_left", "turn_right", "nod", "open_mouth"]
@@ -18,8 +19,31 @@ class LivenessSettings(Section):
     actions: list[Action] = Field(default_factory=lambda: list(ALL_ACTIONS), min_length=2)
     actions_min: int = Field(2, ge=1, le=5)
     actions_max: int = Field(3, ge=1, le=5)
+    # Each action's window opens when the person is ready (the face steady at neutral for
+    # `ready_s` plus the random hold) and lasts `action_timeout_s`; movement towards the goal
+    # extends it by `extend_s` at a time, by at most `max_extend_s` in all. Slow pace (session
+    # pace "slow", or any attempt after a failed one) uses the slow_* values.
     action_timeout_s: float = Field(5.0, gt=0, le=60)
-    # No human reacts to a prompt faster than this: an earlier response is a replay.
+    slow_action_timeout_s: float = Field(9.0, gt=0, le=120)
+    ready_s: float = Field(0.5, ge=0, le=10)
+    slow_ready_s: float = Field(1.2, ge=0, le=20)
+    extend_s: float = Field(2.0, ge=0, le=30)
+    max_extend_s: float = Field(4.0, ge=0, le=60)
+    # The prompt is shown (and spoken) again after this long without movement towards the goal.
+    repeat_prompt_s: float = Field(3.0, gt=0, le=30)
+    # Confusion (a wrong or mirrored movement, a late or partial one, looking away, an answer
+    # before the prompt) re-prompts with a clearer cue, at most this often per attempt; then the
+    # attempt ends as incomplete (never as a spoof). Each one weakens the challenge against a
+    # replay (docs/liveness-evidence.md, "How random the challenge is").
+    max_reprompts: int = Field(1, ge=0, le=5)
+    # Easier actions first (device/liveness/draw.py): blink and nod on a visit's first attempt,
+    # then the actions done well earlier in the visit, drawn this many times as often. Together
+    # with max_reprompts and the action counts it must keep MIN_REPLAY_BITS (refused otherwise).
+    prefer_weight: float = Field(1.5, ge=1, le=10)
+    # The face missing this long in an action window counts as looking away.
+    away_s: float = Field(1.0, gt=0, le=10)
+    # An answer faster than this after the prompt is not counted (re-prompted): no human
+    # reacts so fast, but an eager person may move before the prompt; it is not attack evidence.
     min_reaction_s: float = Field(0.15, ge=0, le=2)
     # Random pause before each prompt: a recording acts at the wrong moments.
     hold_min_s: float = Field(0.4, ge=0, le=5)
@@ -32,7 +56,8 @@ class LivenessSettings(Section):
     # 0.2: real blinks seen at 15 fps often show only a half-closed frame (the smallest drop
     # measured on the labelled footage was 0.24), while open eyes never dropped more than 0.17.
     blink_ear_drop_ratio: float = Field(0.2, gt=0, lt=1)
-    # A different deliberate action this strong (times its own threshold) fails the challenge.
+    # A different deliberate action this strong (times its own threshold) is a wrong action:
+    # re-prompted (device/liveness/challenge.py), never a spoof.
     wrong_action_factor: float = Field(1.4, ge=1, le=5)
     # Continuity: same face track and identity throughout.
     # About SFace's own match threshold at FAR 1e-3 (0.33 float): a turned head lowers the
@@ -66,6 +91,28 @@ class LivenessSettings(Section):
             raise ValueError("actions_min must not exceed actions_max")
         if self.hold_min_s > self.hold_max_s:
             raise ValueError("hold_min_s must not exceed hold_max_s")
+        if self.slow_action_timeout_s < self.action_timeout_s:
+            raise ValueError("slow_action_timeout_s must not be below action_timeout_s")
+        if self.slow_ready_s < self.ready_s:
+            raise ValueError("slow_ready_s must not be below ready_s")
         if len(set(self.actions)) < 2:
             raise ValueError("actions needs at least two different actions")
         return self
+
+    def replay_bits(self) -> float:
+        """The challenge's worst-case bits against a replay (device/liveness/draw.py)."""
+        return worst_replay_bits(self.actions, self.actions_min, self.actions_max,
+                                 self.prefer_weight, self.max_reprompts)  # fmt: skip
+
+    def challenge_problem(self) -> str | None:
+        """Why a kiosk may not run this challenge (below MIN_REPLAY_BITS), or None. A kiosk's
+        configuration is refused with it (device/config.py parse); an evaluation bench may
+        narrow the actions to what its footage shows."""
+        if not self.enabled:
+            return None
+        bits = self.replay_bits()
+        if bits >= MIN_REPLAY_BITS:
+            return None
+        return (f"the challenge keeps only {bits:.2f} bits against a replay (minimum "
+                f"{MIN_REPLAY_BITS}): allow more actions or a longer challenge, or lower "
+                "prefer_weight or max_reprompts (docs/liveness-evidence.md)")  # fmt: skip

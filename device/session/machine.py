@@ -14,6 +14,11 @@ the same call on the core loop (embedding `best_frames` crops), so it has no tim
 `match_timeout` reason. Removing the card cancels; the attempt limit turns the last
 failure into "refer". The attempt count survives card removal: reading the same number again
 within `attempt_window_s` of a failure continues it.
+
+Pace: an attempt is slow (longer windows, slower speech, `slow_liveness_timeout_s`) when the
+kiosk's pace is "slow" or a previous attempt of this visit failed. What the person did in the
+visit's earlier attempts (actions done well at the first prompt, the actions the last attempt
+could not complete) goes to the next attempt's challenge draw through StartLiveness.
 """
 
 from __future__ import annotations
@@ -80,10 +85,17 @@ class FrameChecked:
 
 @dataclass(frozen=True, slots=True)
 class LivenessDone:
+    """`retry_guidance` re-prompts after confusion and `pauses` second-face pauses in the
+    attempt; `done_well` / `failed` actions for the next attempt's draw."""
+
     now_s: float
     outcome: Literal["live", "spoof", "inconclusive"]
     score: float | None = None
     reasons: tuple[str, ...] = ()
+    retry_guidance: int = 0
+    pauses: int = 0
+    done_well: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +134,13 @@ class StartCapture:
 
 @dataclass(frozen=True, slots=True)
 class StartLiveness:
+    """Start the probe: the attempt's pace and what the person did earlier in the visit."""
+
     now_s: float
+    slow: bool = False
+    attempt: int = 1
+    done_well: tuple[str, ...] = ()
+    failed_last: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +161,7 @@ class Decide:
     timings_ms: tuple[tuple[str, float], ...]
     consent: Consent = OUTSIDE
     assisted: bool = False
+    challenge: tuple[tuple[str, object], ...] = ()
 
 
 Effect = Show | StartCapture | StartLiveness | StartMatch | Decide
@@ -158,9 +177,11 @@ class Rules:
     attempt_window_s: float = 1800.0
     identify_timeout_s: float = 60.0
     capture_timeout_s: float = 30.0
-    liveness_timeout_s: float = 30.0
+    liveness_timeout_s: float = 45.0
     decided_hold_s: float = 5.0
     capture_frames: int = 5
+    slow_liveness_timeout_s: float = 90.0
+    pace: str = "standard"
     liveness_enabled: bool = True
     kiosk_consent: bool = False  # card sessions wait for the answer on the consent screen
     consent_timeout_s: float = 120.0
@@ -191,6 +212,11 @@ class Session:
     failed_id: str = field(default="", repr=False)
     failures: int = 0
     failed_at_s: float = 0.0
+    # This attempt's challenge counters, and the visit's history for the next draw.
+    retry_guidance: int = 0
+    pauses: int = 0
+    done_well: tuple[str, ...] = ()
+    failed_last: tuple[str, ...] = ()
 
 
 Result = tuple[Session, tuple[Effect, ...]]
@@ -202,9 +228,24 @@ TIMEOUT_REASONS = {
 }
 
 
+def is_slow(s: Session, r: Rules) -> bool:
+    """Slow pace: the kiosk's setting, or any attempt after a failed one in this visit."""
+    return r.pace == "slow" or s.attempt > 1
+
+
+def _challenge(s: Session, r: Rules) -> tuple[tuple[str, object], ...]:
+    pace = "slow" if is_slow(s, r) else "standard"
+    return (("retry_guidance", s.retry_guidance), ("second_face_pauses", s.pauses),
+            ("pace", pace))  # fmt: skip
+
+
 def _enter(s: Session, phase: Phase, now_s: float, **changes: object) -> Session:
     marks = (*s.marks, (phase.value, now_s))
     return dataclasses.replace(s, phase=phase, entered_s=now_s, marks=marks, **changes)  # type: ignore[arg-type]
+
+
+def _liveness_ceiling(s: Session, r: Rules) -> float:
+    return r.slow_liveness_timeout_s if is_slow(s, r) else r.liveness_timeout_s
 
 
 def _timeout_of(s: Session, r: Rules) -> float:
@@ -212,7 +253,7 @@ def _timeout_of(s: Session, r: Rules) -> float:
         Phase.CONSENT: r.consent_timeout_s,
         Phase.IDENTIFIED: r.identify_timeout_s,
         Phase.GUIDING: r.capture_timeout_s,
-        Phase.LIVENESS: r.liveness_timeout_s,
+        Phase.LIVENESS: _liveness_ceiling(s, r),
         Phase.DECIDED: r.decided_hold_s,
     }.get(s.phase, float("inf"))
 
@@ -227,9 +268,13 @@ def _timings(s: Session, now_s: float) -> tuple[tuple[str, float], ...]:
     return tuple((k, round(v, 1)) for k, v in spent.items())
 
 
-def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -> Result:
-    effect = Decide(decision, reasons, s.attempt, s.id_number, s.source, s.scores,
-                    _timings(s, now_s), s.consent, s.assisted)
+def _decide(
+    s: Session, now_s: float, decision: str, reasons: tuple[str, ...], r: Rules
+) -> Result:
+    effect = Decide(
+        decision, reasons, s.attempt, s.id_number, s.source, s.scores, _timings(s, now_s),
+        s.consent, s.assisted, _challenge(s, r),
+    )
     nxt = _enter(s, Phase.DECIDED, now_s, retry=decision == "fail")
     if decision in ("fail", "refer"):
         nxt = dataclasses.replace(nxt, failed_id=s.id_number, failures=s.attempt, failed_at_s=now_s)
@@ -241,8 +286,8 @@ def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -
 
 def _failed_attempt(s: Session, now_s: float, reasons: tuple[str, ...], r: Rules) -> Result:
     if s.attempt >= r.max_attempts:
-        return _decide(s, now_s, "refer", (*reasons, "attempts_exhausted"))
-    return _decide(s, now_s, "fail", reasons)
+        return _decide(s, now_s, "refer", (*reasons, "attempts_exhausted"), r)
+    return _decide(s, now_s, "fail", reasons, r)
 
 
 def _identify(s: Session, e: Identify, r: Rules) -> Result:
@@ -261,7 +306,7 @@ def _identify(s: Session, e: Identify, r: Rules) -> Result:
     s = _enter(fresh, Phase.IDENTIFIED, e.now_s, id_number=number, source=e.source,
                attempt=earlier + 1, consent=consent, assisted=worker)
     if not consent.accepted:
-        return _decide(s, e.now_s, "declined", ("consent_declined",))
+        return _decide(s, e.now_s, "declined", ("consent_declined",), r)
     return _start(s, e.now_s, e.has_reference, e.camera_refused, r)
 
 
@@ -269,17 +314,17 @@ def _consent(s: Session, e: ConsentAnswer, r: Rules) -> Result:
     s = _enter(s, Phase.IDENTIFIED, e.now_s, assisted=e.assisted,
                consent=Consent("kiosk", e.accepted, e.notice_version))
     if not e.accepted:  # a signed record of the refusal, and no biometric processing at all
-        return _decide(s, e.now_s, "declined", ("consent_declined",))
+        return _decide(s, e.now_s, "declined", ("consent_declined",), r)
     return _start(s, e.now_s, e.has_reference, e.camera_refused, r)
 
 
 def _start(s: Session, now_s: float, has_reference: bool, camera_refused: str, r: Rules) -> Result:
     if s.attempt > r.max_attempts:
-        return _decide(s, now_s, "refer", ("attempts_exhausted",))
+        return _decide(s, now_s, "refer", ("attempts_exhausted",), r)
     if camera_refused:  # no capture through a swapped or virtual camera
-        return _decide(s, now_s, "refer", (camera_refused,))
+        return _decide(s, now_s, "refer", (camera_refused,), r)
     if not has_reference:
-        return _decide(s, now_s, "no_reference", ("no_reference",))
+        return _decide(s, now_s, "no_reference", ("no_reference",), r)
     code = "helper_step_out" if s.assisted else "card_read"
     return s, (Show("identified", code, countdown_s=r.identify_timeout_s), StartCapture(s.attempt))
 
@@ -306,8 +351,9 @@ def _frame(s: Session, e: FrameChecked, r: Rules) -> Result:
     s = dataclasses.replace(s, good_frames=good)
     if r.liveness_enabled:
         code = "liveness_assisted" if s.assisted else "liveness"
-        view = Show("challenge", code, countdown_s=r.liveness_timeout_s)
-        return _enter(s, Phase.LIVENESS, e.now_s), (view, StartLiveness(e.now_s))
+        view = Show("challenge", code, countdown_s=_liveness_ceiling(s, r))
+        start = StartLiveness(e.now_s, is_slow(s, r), s.attempt, s.done_well, s.failed_last)
+        return _enter(s, Phase.LIVENESS, e.now_s), (view, start)
     return _to_matching(s, e.now_s)
 
 
@@ -318,15 +364,20 @@ def _to_matching(s: Session, now_s: float) -> Result:
 def _liveness(s: Session, e: LivenessDone, r: Rules) -> Result:
     if e.score is not None:
         s = dataclasses.replace(s, scores=(*s.scores, ("liveness", e.score)))
+    done = tuple(dict.fromkeys((*s.done_well, *e.done_well)))
+    s = dataclasses.replace(s, retry_guidance=e.retry_guidance, pauses=e.pauses,
+                            done_well=done, failed_last=e.failed)  # fmt: skip
     if e.outcome == "live":
         return _to_matching(s, e.now_s)
-    return _failed_attempt(s, e.now_s, (f"liveness_{e.outcome}", *e.reasons), r)
+    # "Could not complete" and "attack suspected" are different findings in the record.
+    finding = "liveness_spoof" if e.outcome == "spoof" else "liveness_incomplete"
+    return _failed_attempt(s, e.now_s, (finding, *e.reasons), r)
 
 
 def _match(s: Session, e: MatchDone, r: Rules) -> Result:
     s = dataclasses.replace(s, scores=(*s.scores, ("match", e.score)))
     if e.accepted:
-        return _decide(s, e.now_s, "pass", ())
+        return _decide(s, e.now_s, "pass", (), r)
     return _failed_attempt(s, e.now_s, ("match_below_threshold",), r)
 
 
@@ -335,7 +386,7 @@ def _tick(s: Session, e: Tick, r: Rules) -> Result:
         return s, ()
     if s.phase is not Phase.DECIDED:
         reasons = (TIMEOUT_REASONS[s.phase], *((s.last_issue,) if s.last_issue else ()))
-        return _decide(s, e.now_s, "timeout", reasons)
+        return _decide(s, e.now_s, "timeout", reasons, r)
     if s.retry:
         nxt = Session(
             id_number=s.id_number,
@@ -346,6 +397,8 @@ def _tick(s: Session, e: Tick, r: Rules) -> Result:
             failed_at_s=s.failed_at_s,
             consent=s.consent,
             assisted=s.assisted,
+            done_well=s.done_well,
+            failed_last=s.failed_last,
         )
         nxt = _enter(nxt, Phase.GUIDING, e.now_s)
         view = Show("guiding", "retry", countdown_s=r.capture_timeout_s)
@@ -362,7 +415,7 @@ def _removed(s: Session, e: CardRemoved, r: Rules) -> Result:
         return s, ()
     if s.phase in (Phase.DECIDED, Phase.CONSENT):  # gone before answering: nothing to record
         return _idle(s), (Show("idle", "insert_card"),)
-    nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",))
+    nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",), r)
     return dataclasses.replace(nxt, retry=False), effects
 
 

@@ -37,6 +37,7 @@ RECORD_KEYS = (
     "clock",
     "consent",
     "assisted",
+    "challenge",
 )
 
 
@@ -59,6 +60,8 @@ class Outcome:
     camera: Mapping[str, Any] = field(default_factory=UNCHECKED.record)
     consent: Consent = OUTSIDE
     assisted: bool = False
+    # Liveness challenge counters: retry_guidance, second_face_pauses, pace.
+    challenge: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _score(value: float | None) -> float | None:
@@ -100,6 +103,8 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "clock": outcome.clock.as_dict(),
         "consent": outcome.consent.record(),
         "assisted": outcome.assisted,
+        "challenge": {"retry_guidance": 0, "second_face_pauses": 0, "pace": "standard",
+                      **outcome.challenge},
     }
 
 

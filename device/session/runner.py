@@ -20,6 +20,7 @@ from device.camera.base import Frame
 from device.camera.identity import UNCHECKED, CameraCheck
 from device.clock import ClockProbe, ClockState
 from device.liveness.api import Prompt
+from device.liveness.plan import AttemptPlan
 from device.match.matcher import Matcher
 from device.match.templates import Reference
 from device.match.thresholds import DecidedWith
@@ -228,13 +229,13 @@ class SessionRunner:
         assert self.liveness is not None
         eyes = self.liveness.needs_eyes(now_s)  # the iris model only while an eye is measured
         faces = self.analyzer.track(frame.rgb, with_iris=eyes, lores=frame.lores)
-        face = faces[0] if len(faces) == 1 else None
+        face = faces[0] if len(faces) == 1 else None  # two faces: a helper in view (a pause)
         embedding = None
         self._liveness_frames += 1
         if face is not None and self._liveness_frames % EMBED_EVERY_N_FRAMES == 1:
             embedding = self.embedder.embed(align_face(frame.rgb, five_points(face)))
             self._liveness_embeddings.append(embedding)
-        self.liveness.observe(frame, face, embedding, now_s)
+        self.liveness.observe(frame, face, embedding, now_s, len(faces) > 1)
         return self._poll_liveness(now_s)
 
     def _poll_liveness(self, now_s: float) -> list[m.Effect]:
@@ -243,7 +244,10 @@ class SessionRunner:
         if verdict is not None:
             outcome: Any = liveness_outcome(verdict)
             reasons = tuple(str(r) for r in verdict.reasons)
-            return self._feed(m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons))
+            done = m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons,
+                                  verdict.retry_guidance, verdict.pauses, verdict.done_well,
+                                  verdict.failed)  # fmt: skip
+            return self._feed(done)
         prompt = self.liveness.prompt(now_s)
         if prompt is not None:
             self._show_prompt(prompt)
@@ -271,7 +275,9 @@ class SessionRunner:
             self._prompt_key = None
             self._liveness_frames = 0
             if self.liveness is not None:
-                self.liveness.begin(effect.now_s)
+                plan = AttemptPlan(effect.slow, effect.attempt, effect.done_well,
+                                   effect.failed_last)  # fmt: skip
+                self.liveness.begin(effect.now_s, plan)
         elif isinstance(effect, m.StartMatch):
             return self._match(effect.now_s)
         elif isinstance(effect, m.Decide):
@@ -328,6 +334,7 @@ class SessionRunner:
             clock=self._clock_state(),
             consent=decide.consent,
             assisted=decide.assisted,
+            challenge=dict(decide.challenge),
         )
         record = build_record(outcome, self._device_id, self._clock_utc())
         self.last_record = record
@@ -348,13 +355,17 @@ class SessionRunner:
             return False
         return True
 
+    def _slow(self) -> bool:
+        return self._session.phase is not m.Phase.IDLE and m.is_slow(self._session, self.rules)
+
     def _push_view(self, show: m.Show) -> None:
-        self._on_view({**show_view(show, self._messages), "assisted": self._session.assisted})
+        self._on_view({**show_view(show, self._messages, self._slow()),
+                       "assisted": self._session.assisted})
 
     def _show_prompt(self, prompt: Prompt) -> None:
         key = prompt_key(prompt)
         if key == self._prompt_key:
             return
         self._prompt_key = key
-        self._on_view({**prompt_view(prompt, self._messages),
+        self._on_view({**prompt_view(prompt, self._messages, self._slow()),
                        "assisted": self._session.assisted})

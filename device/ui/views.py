@@ -1,10 +1,11 @@
 """UI views: check a view from the core loop against the contract and add what the page shows.
 
 A view is `{"state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result"}`
-(docs/CONTRIBUTING.md), optionally with `assisted` (a helper is with the person) and `slow` (the
-session's pace; None: the kiosk's). `prepare()` returns a new dict with every key present, texts
-filled in from the catalogue when the view carries only a code, and for `decided` a `screen` entry
-with the result screen (title, reasons, next step). It never changes the caller's dict.
+(docs/CONTRIBUTING.md), optionally with `assisted` (a helper is with the person), `slow` (the
+session's pace; None: the kiosk's) and `guide` (a clearer cue after a confused movement).
+`prepare()` returns a new dict with every key present, texts filled in from the catalogue when the
+view carries only a code, and for `decided` a `screen` entry with the result screen (title,
+reasons, next step). It never changes the caller's dict.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ STATES = frozenset(
     {"idle", "consent", "identified", "guiding", "challenge", "flash", "matching", "decided"}
 )
 KEYS = ("state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result",
-        "assisted", "slow")
+        "assisted", "slow", "guide")
+GUIDE_KEYS = frozenset({"arrow", "mirror_arrow", "clear", "repeat", "paused"})
 
 
 class ViewError(ValueError):
@@ -38,11 +40,14 @@ def make_view(
     result: dict[str, Any] | None = None,
     assisted: bool = False,
     slow: bool | None = None,
+    guide: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A view with every key of the contract (the one place views are built)."""
+    """A view with every key of the contract (the one place views are built). `slow`: the
+    session is in slow pace (speak slower and louder); `guide`: how to show a challenge
+    action (device/session/decisions.py prompt_view)."""
     return {"state": state, "code": code, "zh": zh, "en": en, "countdown_s": countdown_s,
             "flash_rgb": flash_rgb, "progress": progress, "result": result,
-            "assisted": assisted, "slow": slow}
+            "assisted": assisted, "slow": slow, "guide": guide}
 
 
 def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
@@ -70,6 +75,7 @@ def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
         "result": None,
         "assisted": _flag(view.get("assisted", False), "assisted") is True,
         "slow": _flag(view.get("slow"), "slow"),
+        "guide": _guide(view.get("guide")),
     }
     if state == "flash" and out["flash_rgb"] is None:
         raise ViewError("a flash view needs flash_rgb")
@@ -79,6 +85,16 @@ def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
             out["result"]["decision"], out["result"]["reasons"], catalogue
         )
     return out
+
+
+def _guide(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - GUIDE_KEYS:
+        raise ViewError(f"guide must be a mapping of {sorted(GUIDE_KEYS)}")
+    if value.get("arrow") not in (None, "left", "right"):
+        raise ViewError("guide.arrow must be left, right or null")
+    return dict(value)
 
 
 def _text(view: Mapping[str, Any], key: str) -> str:

@@ -54,7 +54,12 @@ def test_no_face_at_all_is_inconclusive_not_live() -> None:
 def test_every_code_has_both_languages() -> None:
     table = catalogue()
     for action in ALL_ACTIONS:
-        assert action_prompt(action) in table
+        assert action_prompt(action) in table and action_prompt(action, clear=True) in table
+    for code in ("liveness_try_again", "liveness_second_face", "liveness_turn_left_clear"):
+        zh, en = table[code]
+        assert zh and en and zh != en
+    assert "左手边" in table["liveness_turn_left_clear"][0]
+    assert all_messages()["liveness_incomplete"][0]
     for code in ("challenge_wrong_action", "flash_not_reflected", "passive_moire"):
         zh, en = table[code]
         assert zh and en and zh != en
@@ -114,10 +119,30 @@ def test_the_iris_is_asked_for_only_while_an_eye_is_measured(analyzer, astronaut
         probe.observe(frame, face, None, now)
     assert all(asked[:12])  # the neutral eyes of the first phase
     assert not any(asked[13:22])  # holding still before the prompt
-    assert all(asked[23:])  # the blink is asked
+    asked_from = asked.index(True, 22)  # the window opens once the face is steady and ready
+    assert all(asked[asked_from:])  # from then on the blink is asked
 
 
 def _begun(settings: LivenessSettings, seed: int) -> LivenessProbe:
     probe = LivenessProbe(settings, np.random.default_rng(seed))
     probe.begin(0.0)
     return probe
+
+
+def test_a_second_face_freezes_the_attempt_and_asks_the_helper_to_step_out() -> None:
+    probe = LivenessProbe(LivenessSettings(screen_flash=False), np.random.default_rng(1))
+    probe.begin(0.0)
+    blank = np.zeros((240, 320, 3), np.uint8)
+    probe.observe(Frame(blank, 0, 0.2), None, None, 0.2)
+    for step in range(50):  # 10 s with a helper in view: nothing runs out
+        now = 0.4 + step * 0.2
+        probe.observe(Frame(blank, step, now), None, None, now, crowded=True)
+        prompt = probe.prompt(now)
+        assert prompt is not None and prompt.code == "liveness_second_face" and prompt.paused
+        assert probe.verdict(now) is None
+    probe.observe(Frame(blank, 60, 10.4), None, None, 10.4)
+    first = probe.prompt(10.4)
+    assert first is not None and first.code == "liveness_hold_still"
+    # 0.4 s of the 1.2 s first phase were used before the pause: 0.8 s remain after it.
+    assert first.countdown_s == pytest.approx(1.2 - 0.2 - (10.4 - 10.2), abs=0.05)
+    assert probe.verdict(10.9) is None and probe.verdict(11.5) is not None

@@ -83,3 +83,21 @@ def test_matching_has_no_timeout():
     s, effects = m.step(s, m.Tick(1e6), rules)
     assert s.phase is m.Phase.MATCHING and effects == ()
     assert "match_timeout" not in catalogue()
+
+
+def test_a_clearer_turn_cue_carries_the_mirrored_arrow_and_the_slow_flag():
+    table = catalogue()
+    cue = Prompt("liveness_turn_left_clear", 7.5, step=1, steps=2, arrow="left", clear=True,
+                 repeat=1)  # fmt: skip
+    view = prompt_view(cue, table, slow=True)
+    assert view["slow"] is True and "左手边" in view["zh"] and "left hand side" in view["en"]
+    assert view["guide"] == {"arrow": "left", "mirror_arrow": True, "clear": True, "repeat": 1,
+                             "paused": False}  # fmt: skip
+    assert prepare(view, table)["guide"]["mirror_arrow"] is True
+    waiting = prompt_view(Prompt("liveness_try_again", None, clear=True), table)
+    assert waiting["countdown_s"] is None and waiting["guide"]["arrow"] is None
+    assert prompt_key(cue) != prompt_key(Prompt("liveness_turn_left_clear", 7.5, arrow="left",
+                                                clear=True, repeat=2))  # fmt: skip
+    with pytest.raises(ValueError, match="guide"):
+        prepare({**view, "guide": {"arrow": "up"}}, table)
+    assert show_view(m.Show("guiding", "hold_still"), table, slow=True)["slow"] is True
