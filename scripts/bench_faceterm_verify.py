@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "threads": 1,
         "faceterm": {
             "timing": timing["faceterm"],
-            "models": ours.model_ids,
+            "models": ours.analyzer.model_ids | {"embed": ours.embedder.model_id},
             "settings": ours.settings.model_dump(),
         },
         "opencv_api": {

@@ -237,15 +237,19 @@ def far(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT / "scripts"))
     from far_thresholds import measure, with_far_thresholds
 
-    if not args.lfw:
+    if not args.lfw and not args.reuse:
         raise SystemExit("far: needs --lfw (every image of lfw-dev is embedded)")
     manifest = json.loads((MODELS / "manifest.json").read_text(encoding="utf-8"))
     variants = [m["variant"] for m in manifest["models"] if m.get("task") == "embed"]
+    entries = {m["variant"]: m for m in manifest["models"] if m.get("task") == "embed"}
     for variant in args.variants.split(",") if args.variants else variants:
-        result = measure(variant, Path(args.lfw), MODELS)
+        stored = entries[variant].get("far_thresholds")
+        result = stored if args.reuse and stored else measure(variant, Path(args.lfw), MODELS)
         manifest = with_far_thresholds(manifest, variant, result)
         print(f"far: {variant} threshold {result['points']['1e-03']['threshold']}")
-    write_manifest(manifest)
+    # Only the embed entries change: written as they are (write_manifest rebuilds antispoof's).
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (MODELS / "manifest.json").write_text(text, encoding="utf-8")
 
 
 def write_manifest(manifest: dict[str, Any]) -> None:
@@ -287,6 +291,8 @@ def main() -> None:
         stage.add_argument("--limit", type=int, help="evaluate on the first N pairs only")
         stage.add_argument("--reports", help="ceiling: folder of <variant>/report.json")
         stage.add_argument("--variants", help="far: comma-separated (default: every embed one)")
+        stage.add_argument("--reuse", action="store_true",
+                           help="far: take a variant's stored far_thresholds (same model file)")
         stage.set_defaults(func=func)
     args = parser.parse_args()
     args.func(args)

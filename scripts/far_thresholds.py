@@ -12,7 +12,7 @@ as `far_thresholds` of the variant, and its FAR 1e-3 threshold becomes the varia
 `threshold` (the kiosk's floor; scripts/build_models.py `far` does the same for every variant).
 
   python scripts/far_thresholds.py [--variant sface_fp16] [--data LFW] [--write]
-      [--out reports/far_thresholds.json]
+      [--out reports/far_thresholds.json] [--from-json EARLIER_OUT]
 """
 
 from __future__ import annotations
@@ -144,9 +144,14 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=LFW, help="lfw-dev folder")
     parser.add_argument("--models", type=Path, default=REPO / "models")
     parser.add_argument("--write", action="store_true", help="store into models/manifest.json")
+    parser.add_argument("--from-json", type=Path,
+                        help="an earlier --out of this script to --write instead of measuring")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "far_thresholds.json")
     args = parser.parse_args()
-    result = measure(args.variant, args.data, args.models)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        result = measure(args.variant, args.data, args.models)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
