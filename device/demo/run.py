@@ -31,7 +31,8 @@ from device.demo.broker import FLEET_ACL, Mosquitto
 from device.demo.faces import fetch_photos, read_rgb
 from device.demo.site import Site
 from device.demo.visitor import VisitorCamera, face_source
-from device.liveness.scenes import Person, PhotoAttack, Scene
+from device.liveness.harness import Scene
+from device.liveness.scenes import Person, PhotoAttack
 from device.logsetup import setup_logging
 from device.match.enrol import enrol_images
 from device.publish import identity
