@@ -45,7 +45,9 @@ INK_BLACK, PAPER_WHITE, INK_SATURATION = 0.06, 0.88, 0.75
 
 LEVELS = 4096
 _DECODE = (np.arange(256, dtype=np.float32) / 255.0) ** 2.2
-_ENCODE = np.asarray((np.arange(LEVELS) / (LEVELS - 1)) ** (1 / 2.2) * 255.0 + 0.5, np.uint8)
+# Indexed by the square root of linear light, so the dark end (steep under gamma 2.2) keeps
+# every 8-bit level.
+_ENCODE = np.asarray((np.arange(LEVELS) / (LEVELS - 1)) ** (2 / 2.2) * 255.0 + 0.5, np.uint8)
 
 
 def linear(rgb: Image) -> Linear:
@@ -55,7 +57,8 @@ def linear(rgb: Image) -> Linear:
 
 def encode(light: Linear) -> Image:
     """Linear light to 8-bit gamma 2.2 (through a 4096-level table)."""
-    scaled = np.clip(light * (LEVELS - 1) + 0.5, 0, LEVELS - 1).astype(np.uint16)
+    root = cv2.sqrt(np.clip(light, 0.0, 1.0).astype(np.float32))
+    scaled = (root * (LEVELS - 1) + 0.5).astype(np.uint16)
     return np.asarray(_ENCODE[scaled], dtype=np.uint8)
 
 
