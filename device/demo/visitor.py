@@ -20,7 +20,8 @@ from device.camera.base import CameraConfig, Frame
 from device.camera.threaded import ThreadedCamera
 from device.errors import CameraError
 from device.liveness.api import Prompt
-from device.liveness.scenes import FaceSource, Scene, room
+from device.liveness.harness import Scene
+from device.liveness.scenes import FaceSource, room
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.types import Image
 

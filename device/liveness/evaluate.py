@@ -1,10 +1,13 @@
-"""Attack evaluation of the liveness probe on SYNTHETIC sessions, in ISO/IEC 30107-3 terms.
+"""BPCER of the liveness probe on SYNTHETIC bona fide sessions of many faces (LFW stills warped
+by their own mesh), in ISO/IEC 30107-3 terms.
 
 Every session runs through the production frame loop (device/liveness/harness.py: the real
 SessionRunner at 640x480, 15 fps, iris, exactly one face, embeddings at the session's cadence);
-the scenes are generated 320x240 stills scaled to the camera size, closed loop: the bona fide
-person reacts to the prompts on screen. APCER per attack type = attacks accepted as live /
-attacks; BPCER = bona fide sessions not accepted as live / bona fide sessions (per attempt).
+the scenes are generated 320x240 stills scaled to the camera size, closed loop: the person
+reacts to the prompts on screen. BPCER = sessions not accepted as live / sessions (per
+attempt). Attacks are no longer drawn here: the scenes of this simulator were the detectors'
+own assumptions run backwards. APCER comes from attack instruments rendered from physics over
+real footage (device/liveness/attack_eval.py, `faceterm eval liveness --footage DIR --attacks`).
 """
 
 from __future__ import annotations
@@ -21,32 +24,22 @@ import numpy as np
 
 from device.errors import ConfigError
 from device.extras import eval_extra
-from device.liveness.api import LivenessProbe
 from device.liveness.challenge import action_levels, baseline_of
 from device.liveness.harness import Bench, SessionResult
 from device.liveness.measures import FaceMeasures, measure
 from device.liveness.messages import action_prompt
-from device.liveness.scenes import (
-    ACTION_POSES,
-    CutoutAttack,
-    FaceSource,
-    Person,
-    PhotoAttack,
-    Replay,
-    Scene,
-    ScreenAttack,
-)
+from device.liveness.scenes import ACTION_POSES, FaceSource, Person
 from device.liveness.settings import LivenessSettings
 from device.liveness.synth import render_pose
 from device.vision.analyzer import FaceAnalyzer
 from device.vision.types import Image
 
-KINDS = ("bona_fide", "photo", "screen", "replay", "cutout")
+KINDS = ("bona_fide",)
 SCREEN_MARGIN = 1.15
 CAVEAT = (
     "These numbers come from SYNTHETIC sessions (still images warped by their own face mesh, "
-    "simulated flash, screens and prints); captures from a real camera, real screens and real "
-    "prints are still needed before anyone trusts them."
+    "simulated flash); captures of real people in front of a real camera are still needed "
+    "before anyone trusts them."
 )
 
 
@@ -114,31 +107,6 @@ class Chunk:
     settings: dict[str, Any]
 
 
-def _scene(kind: str, source: FaceSource, rng: np.random.Generator) -> Scene:
-    if kind == "bona_fide":
-        return Person(source, rng)
-    if kind == "photo":
-        return PhotoAttack(source, rng, tremor=bool(rng.integers(2)))
-    if kind == "screen":
-        return ScreenAttack(source, rng)
-    return CutoutAttack(source, rng)
-
-
-def _replay(bench: Bench, source: FaceSource, seed: int) -> SessionResult:
-    """Record a bona fide session, then inject it into a session whose challenge differs."""
-    rng = np.random.default_rng(seed)
-    recorded = bench.run(Person(source, rng), seed, source.rgb, record_frames=True)
-    other = seed + 1
-    while True:
-        trial = LivenessProbe(bench.liveness, np.random.default_rng(other))
-        trial.begin(0.0)
-        if trial.actions != recorded.actions:
-            break
-        other += 1
-    replay = Replay(recorded.frames)
-    return bench.run(replay, other, source.rgb, max_s=replay.duration_s)
-
-
 def _load_bench(chunk: Chunk) -> tuple[Bench, list[FaceSource], dict[str, str]]:
     settings = LivenessSettings.model_validate(chunk.settings)
     bench = Bench.load(chunk.models_dir, settings)
@@ -168,10 +136,7 @@ def run_chunk(chunk: Chunk) -> dict[str, Any]:
         rng = np.random.default_rng(seed)
         source = sources[int(rng.integers(len(sources)))]
         started = time.perf_counter()
-        if kind == "replay":
-            result = _replay(bench, source, seed)
-        else:
-            result = bench.run(_scene(kind, source, rng), seed, source.rgb)
+        result = bench.run(Person(source, rng), seed, source.rgb)
         verdict = result.verdict
         rows.append(
             {
@@ -232,16 +197,11 @@ def report(
     counts = {
         k: {"sessions": len(v), **Counter(r["outcome"] for r in v)} for k, v in by_kind.items()
     }
-    apcer = {
-        k: _rate(v, lambda r: r["outcome"] == "live")
-        for k, v in by_kind.items()
-        if k != "bona_fide"
-    }
     reasons = {k: dict(Counter(c for r in v for c in r["reasons"])) for k, v in by_kind.items()}
     return {
-        "standard": "ISO/IEC 30107-3 terms (APCER per attack type, BPCER), per attempt",
+        "standard": "ISO/IEC 30107-3 BPCER, per attempt, bona fide presentations only",
         "caveat": CAVEAT,
-        "apcer": apcer,
+        "attacks": "faceterm eval liveness --footage DIR --attacks (attack_eval.py)",
         "bpcer": _rate(by_kind["bona_fide"], lambda r: r["outcome"] != "live"),
         "counts": counts,
         "reasons": reasons,

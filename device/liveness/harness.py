@@ -27,7 +27,7 @@ import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -38,7 +38,6 @@ from device.errors import CameraError
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
 from device.liveness.plan import AttemptPlan
-from device.liveness.scenes import Scene
 from device.liveness.settings import LivenessSettings
 from device.match.matcher import Matcher, resolve_threshold
 from device.match.templates import Reference
@@ -56,6 +55,12 @@ Vector = npt.NDArray[np.float32]
 PRODUCTION = CameraConfig(width=640, height=480, fps=15.0)
 SUBJECT_ID = "11010519491231002X"
 MAX_SESSION_S = 60.0
+
+
+class Scene(Protocol):
+    """What the camera sees: one RGB frame for the prompt on screen at now_s."""
+
+    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 def prompt_of(view: Mapping[str, Any] | None) -> Prompt | None:

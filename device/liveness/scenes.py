@@ -1,14 +1,15 @@
-"""SYNTHETIC presentation scenes for the liveness evaluation: a bona fide person who follows the
-prompts, and the attacks of ISO/IEC 30107-3 style tests (photo, screen, replay, cut-out photo).
+"""SYNTHETIC scenes of a still face warped by its own mesh: a bona fide person who follows the
+prompts (the BPCER run of evaluate.py, the demo's visitor), a held photo (the demo's attacker)
+and a screen (the passive cues' unit test).
 
-Every scene answers `frame(prompt, now_s) -> RGB image`. None of this is camera data: real captures
-are still needed before anyone trusts numbers measured on it.
+These draw attacks from the detectors' own assumptions, so they measure no APCER: the attack
+evaluation renders instruments from physics over real footage (attack_scenes.py). Every scene
+answers `frame(prompt, now_s) -> RGB image`; none of this is camera data.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Protocol
 
 import cv2
 import numpy as np
@@ -17,7 +18,6 @@ import numpy.typing as npt
 from device.liveness.api import Prompt
 from device.liveness.messages import prompt_action
 from device.liveness.synth import (
-    EYE_RINGS,
     Pose,
     Warper,
     camera_noise,
@@ -34,12 +34,6 @@ ACTION_POSES = {
     "liveness_open_mouth": Pose(mouth_open=1.0),
     "liveness_blink": Pose(eyes_closed=1.0),
 }
-
-
-class Scene(Protocol):
-    """What the camera sees: one RGB frame for the prompt on screen at now_s."""
-
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image: ...
 
 
 class FaceSource:
@@ -197,57 +191,3 @@ class ScreenAttack:
                 rgb, np.zeros(rgb.shape[:2], np.float32), prompt.flash_rgb, 0.0, 0.02
             )
         return camera_noise(rgb, self.rng, 2.5)
-
-
-class CutoutAttack:
-    """(e) A printed photo with the eyes cut out: a person behind it blinks through the holes,
-    the paper (texture, edges) never turns; the paper reflects the flash evenly."""
-
-    def __init__(self, source: FaceSource, rng: np.random.Generator) -> None:
-        self.rng = rng
-        self.person = Person(source, rng, only=("liveness_blink",))
-        texture = rng.normal(1.0, 0.04, source.rgb.shape[:2])[..., None]
-        grey = source.rgb.mean(axis=2, keepdims=True)
-        paper = (0.8 * source.rgb + 0.2 * grey) * texture
-        self.paper = np.asarray(np.clip(paper, 0, 255), dtype=np.uint8)
-        self.holes = _eye_holes(source)
-        self.background = room(rng, (source.rgb.shape[0], source.rgb.shape[1]))
-        self.matrix = _held(rng, float(rng.uniform(0.7, 0.85)), (320, 240))
-        self.gain = float(rng.uniform(0.15, 0.35))
-
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image:
-        behind = self.person.clean_frame(prompt, now_s)
-        alpha = self.holes[..., None]
-        sheet = np.asarray(self.paper * (1 - alpha) + behind * alpha, dtype=np.uint8)
-        matrix = _tremor(self.rng, self.matrix)
-        rgb = place(sheet, self.background, matrix)
-        if prompt is not None and prompt.flash_rgb is not None:
-            rgb = reflect_flash(
-                rgb, np.ones(rgb.shape[:2], np.float32), prompt.flash_rgb, self.gain, self.gain
-            )
-        return camera_noise(rgb, self.rng, 2.5)
-
-
-def _eye_holes(source: FaceSource) -> npt.NDArray[np.float32]:
-    mask = np.zeros(source.rgb.shape[:2], np.uint8)
-    for ring in EYE_RINGS:
-        hull = cv2.convexHull(np.round(source.mesh[list(ring), :2]).astype(np.int32))
-        cv2.fillConvexPoly(mask, hull, (255,))
-    return np.asarray(cv2.dilate(mask, np.ones((3, 3), np.uint8)), dtype=np.float32) / 255.0
-
-
-class Replay:
-    """(d) Frames recorded from a bona fide session that answered another challenge, injected
-    at their original times after `begin` (no screen in between)."""
-
-    def __init__(self, frames: list[tuple[float, Image]]) -> None:
-        self.frames = frames
-
-    @property
-    def duration_s(self) -> float:
-        return self.frames[-1][0] if self.frames else 0.0
-
-    def frame(self, prompt: Prompt | None, now_s: float) -> Image:
-        times = [t for t, _ in self.frames]
-        index = min(len(self.frames) - 1, int(np.searchsorted(times, now_s, side="right")) - 1)
-        return self.frames[max(0, index)][1]

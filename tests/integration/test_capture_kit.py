@@ -19,7 +19,6 @@ from device.camera.replay import iter_images
 from device.capture.store import CaptureError, SessionMeta, load_key, read_frames, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def faceterm(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,9 +37,9 @@ def footage() -> Path:
 
 
 def print_attack_video(footage: Path, target: Path, frames: int) -> Path:
-    """A SYNTHETIC print of the real face (scripts/attack_render.py), written as a video."""
-    from attack_render import Pose, render_print
-
+    """A SYNTHETIC print of the real face (device/liveness/attack_frames.py), written as a
+    video."""
+    from device.liveness.attack_frames import render
     from device.vision.analyzer import FaceAnalyzer
     from device.vision.settings import VisionSettings
 
@@ -53,7 +52,7 @@ def print_attack_video(footage: Path, target: Path, frames: int) -> Path:
         if not faces:
             continue
         b = faces[0].detection.box
-        attack = render_print(rgb, (b.x0, b.y0, b.x1, b.y1), Pose(20.0, 10.0), rng)
+        attack = render("print", rgb, (b.x0, b.y0, b.x1, b.y1), rng)
         writer.write(cv2.cvtColor(attack, cv2.COLOR_RGB2BGR))
         written += 1
         if written >= frames:

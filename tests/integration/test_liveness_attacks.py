@@ -1,0 +1,44 @@
+"""SYNTHETIC attacks rendered from physics over the real footage (device/liveness/attack_scenes.py)
+through the whole production session (device/liveness/harness.py): a print turned on cue with
+the flash off is refused as a flat plane (`planar_motion`), and a replay on a screen that plays
+the real labelled cut of each asked action is refused by the flash (a screen emits, it does not
+reflect). Both must be refused for the positive evidence, not for a timeout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from device.liveness.attack_eval import Plan, run_plan
+from tests.support.footage import LABELS, footage_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def footage() -> str:
+    return str(footage_dir())
+
+
+def _one(footage: str, family: str, flash: bool, seed: int) -> dict[str, object]:
+    rows = run_plan(Plan(((family, flash, seed),), str(ROOT / "models"), footage, str(LABELS)))
+    return rows[0]
+
+
+def test_a_print_turned_on_cue_with_the_flash_off_is_refused_as_planar(footage: str) -> None:
+    row = _one(footage, "print_turned", False, SEEDS["print_turned"])
+    assert row["decision"] != "pass" and row["outcome"] == "spoof", row
+    assert "planar_motion" in row["reasons"], row
+
+
+def test_a_replay_matching_the_challenge_is_refused_by_the_flash(footage: str) -> None:
+    row = _one(footage, "matching_replay", True, SEEDS["matching_replay"])
+    assert row["decision"] != "pass" and row["outcome"] == "spoof", row
+    assert "flash_not_reflected" in row["reasons"], row
+
+
+# Seeds of `faceterm eval liveness --footage .cache/footage --attacks` (attack_eval.evaluate):
+# one turned print that answered its head movements (most time out on a step they cannot answer
+# far enough, which is refused too, but as inconclusive), one replay on a phone.
+SEEDS = {"print_turned": 20271214, "matching_replay": 20302212}
