@@ -8,9 +8,8 @@ answer (the footage holds no other real action from the same resting face).
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,38 +19,14 @@ import numpy as np
 
 from device.liveness.footage import load_labels
 from device.liveness.harness import Bench
+from device.liveness.memo import MemoAnalyzer
 from device.liveness.puppet import SUBJECTS, Footage, Puppet, check
 from device.liveness.settings import LivenessSettings
-from device.vision.analyzer import FaceAnalyzer
-from device.vision.types import FaceObservation
 
 FLASH_MODEL = (
     "pixel * (1 + g * c / 255) on the face's mesh hull, g uniform in 0.05-0.20 per session; "
     "the room 2 m behind gets g * (0.35 / 2.0)^2 (inverse square of the distance to the screen)"
 )
-
-
-class MemoAnalyzer(FaceAnalyzer):
-    """The real analyzer, remembering its answers for bit-identical frames (the puppet shows the
-    same footage frames in many sessions; the models are deterministic), so the long run costs
-    less. Bounded: the oldest answers are forgotten first."""
-
-    def __init__(self, real: FaceAnalyzer, size: int = 4000) -> None:
-        super().__init__(real.detector, real.landmarker, real.iris, real.model_ids,
-                         real.min_mesh_presence)  # fmt: skip
-        self._memo: OrderedDict[tuple[bytes, bool, int], list[FaceObservation]] = OrderedDict()
-        self._size = size
-
-    def analyze(
-        self, rgb: Any, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]:
-        key = (hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).digest(),
-               with_iris, max_faces)  # fmt: skip
-        if key not in self._memo:
-            self._memo[key] = super().analyze(rgb, with_iris, max_faces)
-            while len(self._memo) > self._size:
-                self._memo.popitem(last=False)
-        return self._memo[key]
 
 
 @dataclass(frozen=True, slots=True)
