@@ -33,6 +33,7 @@ RECORD_KEYS = (
     "camera",
     "decided_with",
     "clock",
+    "reference_updated",
 )
 
 
@@ -53,6 +54,7 @@ class Outcome:
     models: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     camera: Mapping[str, Any] = field(default_factory=UNCHECKED.record)
+    reference_updated: bool = False
 
 
 def _score(value: float | None) -> float | None:
@@ -92,6 +94,7 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "camera": dict(outcome.camera),
         "decided_with": outcome.decided_with.as_dict(),
         "clock": outcome.clock.as_dict(),
+        "reference_updated": outcome.reference_updated,
     }
 
 
