@@ -1,9 +1,14 @@
 """`LivenessProbe`: the session's one entry into liveness (CONTRIBUTING.md contract).
 
-Timeline of one attempt: `begin(now_s)`; a first phase (flash colours on the screen, or a short
-hold-still when the flash is off) measures the person's neutral face and the flash reflection;
-then the random actions, one window each. The session calls `prompt(now_s)` to draw the UI,
+Timeline of one attempt: `begin(now_s, plan)`; a first phase (flash colours on the screen, or a
+short hold-still when the flash is off) measures the person's neutral face and the flash
+reflection; then the random actions, one window each (device/liveness/challenge.py: each waits
+for the person, re-prompts on confusion). The session calls `prompt(now_s)` to draw the UI,
 `observe(...)` for every analysed frame and `verdict(now_s)` until it returns a verdict.
+
+A second face in the frame (`crowded`) pauses the attempt: the probe's own clock stops (every
+window and the flash schedule are frozen) and the prompt asks the helper to step out of the
+picture; the session's liveness ceiling still runs, so a pause cannot last for ever.
 """
 
 from __future__ import annotations
@@ -16,28 +21,37 @@ import numpy.typing as npt
 from device.camera.base import Frame
 from device.liveness import policy
 from device.liveness.antispoof import AntispoofModel
-from device.liveness.challenge import POSE_ACTIONS, ChallengeTracker, plan_actions
+from device.liveness.challenge import POSE_ACTIONS, ChallengeTracker, Timing, plan_actions
 from device.liveness.flash import MIN_SAMPLES, RGB, FlashRecorder, plan_colours
 from device.liveness.measures import box_iou, face_box, measure
 from device.liveness.messages import action_prompt
 from device.liveness.passive import PassiveCues, cues, summarise
+from device.liveness.plan import AttemptPlan
 from device.liveness.planar import PlanarCheck
 from device.liveness.settings import LivenessSettings
 from device.vision.embed import cosine
 from device.vision.types import Box, FaceObservation
 
 Embedding = npt.NDArray[np.float32]
+ARROWS = {"turn_left": "left", "turn_right": "right"}
 
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """What the UI shows now: a message code, seconds left, the screen colour (flash phase)."""
+    """What the UI shows now: a message code, seconds left (None while waiting for the person),
+    the screen colour (flash phase). `arrow` left | right for a turn (the person's own side),
+    `clear` the clearer cue after a re-prompt (the UI draws the arrow large on the mirrored
+    preview), `repeat` how often the prompt was repeated, `paused` a second face is in view."""
 
     code: str
-    countdown_s: float
+    countdown_s: float | None
     flash_rgb: RGB | None = None
     step: int = 0
     steps: int = 0
+    arrow: str | None = None
+    clear: bool = False
+    repeat: int = 0
+    paused: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +61,17 @@ class LivenessVerdict:
     (1 - the strongest passive cue over its threshold), `flash_correlation`, `antispoof` (only
     with a model); `liveness` is the weakest of them. Diagnostics: `passive_attack`,
     `moire_ratio`, `frame_sides`, `glare_fraction`, `min_cosine`, `flash_gain`, `stepN_action`
-    (peak level of each action, 1.0 = threshold), `frames`."""
+    (peak level of each action, 1.0 = threshold), `frames`. `retry_guidance` re-prompts after
+    confusion, `pauses` second-face pauses; `done_well` actions passed at the first prompt,
+    `failed` the action the attempt could not complete (for the next attempt's draw)."""
 
     outcome: str
     reasons: tuple[str, ...]
     scores: dict[str, float] = field(default_factory=dict)
+    retry_guidance: int = 0
+    pauses: int = 0
+    done_well: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
 
 
 class LivenessProbe:
@@ -68,9 +88,13 @@ class LivenessProbe:
         self.antispoof = antispoof if settings.antispoof_model else None
         self.actions: tuple[str, ...] = ()
         self.colours: tuple[RGB, ...] = ()
+        self.plan = AttemptPlan()
         self._reset(0.0)
 
     def _reset(self, now_s: float) -> None:
+        self._paused_total = 0.0
+        self._paused_since: float | None = None
+        self._pauses = 0
         self._start_s = now_s
         self._phase_end_s = now_s
         self._tracker = ChallengeTracker(self.actions, self.settings, now_s)
@@ -87,16 +111,36 @@ class LivenessProbe:
         self._verdict: LivenessVerdict | None = None
         self._planar = PlanarCheck()
 
-    def begin(self, now_s: float) -> None:
+    def begin(self, now_s: float, plan: AttemptPlan | None = None) -> None:
         """Draw this attempt's random actions and flash colours; start the clock."""
         s = self.settings
+        self.plan = plan or AttemptPlan()
         self.actions = plan_actions(self.rng, s.actions, s.actions_min, s.actions_max)
         self.colours = plan_colours(self.rng, s.flash_colours) if s.screen_flash else ()
         self._reset(now_s)
         flash_s = len(self.colours) * s.flash_step_s
         self._phase_end_s = now_s + max(s.baseline_s, flash_s)
         holds = [float(self.rng.uniform(s.hold_min_s, s.hold_max_s)) for _ in self.actions]
-        self._tracker = ChallengeTracker(self.actions, s, now_s, holds)
+        timing = Timing.of(s, self.plan.slow)
+        self._tracker = ChallengeTracker(self.actions, s, now_s, holds, timing)
+
+    def _clock(self, now_s: float) -> float:
+        """The probe's own time: wall time minus every second-face pause."""
+        paused = self._paused_total
+        if self._paused_since is not None:
+            paused += now_s - self._paused_since
+        return now_s - paused
+
+    def _pause(self, crowded: bool, now_s: float) -> bool:
+        """Start or end a second-face pause; True while paused."""
+        if crowded and self._paused_since is None:
+            self._paused_since = now_s
+            self._pauses += 1
+        elif not crowded and self._paused_since is not None:
+            self._paused_total += now_s - self._paused_since
+            self._paused_since = None
+            self._last_box = None  # the person may have moved while the helper was in view
+        return self._paused_since is not None
 
     def flash_colour(self, now_s: float) -> RGB | None:
         """The colour the screen shows at now_s (None outside the flash phase)."""
@@ -108,20 +152,29 @@ class LivenessProbe:
         if self._verdict is not None:
             return None
         total = len(self.actions)
+        t = self._clock(now_s)
+        if self._paused_since is not None:
+            return Prompt("liveness_second_face", None, None, self._tracker.state.index + 1,
+                          total, paused=True)  # fmt: skip
         if not self._steps_started:
             code = "liveness_look_at_screen" if self.colours else "liveness_hold_still"
-            return Prompt(
-                code, max(0.0, self._phase_end_s - now_s), self.flash_colour(now_s), 0, total
-            )
+            return Prompt(code, max(0.0, self._phase_end_s - t), self.flash_colour(t), 0, total)
         action = self._tracker.current_action()
         if action is None:
             return None
-        if self._tracker.holding(now_s):
-            left = max(0.0, self._tracker.state.window_start_s - now_s)
-            return Prompt("liveness_hold_still", left, None, self._tracker.state.index + 1, total)
-        code = "liveness_face_front" if self._tracker.peaked else action_prompt(action)
-        countdown = max(0.0, self._tracker.deadline_s() - now_s)
-        return Prompt(code, countdown, None, self._tracker.state.index + 1, total)
+        index = self._tracker.state.index
+        clear = self._tracker.clear[index]
+        if self._tracker.holding():
+            code = "liveness_try_again" if clear else "liveness_hold_still"
+            return Prompt(code, None, None, index + 1, total, clear=clear)
+        countdown = max(0.0, self._tracker.deadline_s() - t)
+        if self._tracker.peaked:
+            return Prompt("liveness_face_front", countdown, None, index + 1, total)
+        repeat = self._tracker.repeats
+        # The voice speaks a prompt when its code changes: a repeat alternates the two cues.
+        cue = (clear or repeat > 0) != (repeat >= 2 and repeat % 2 == 0)
+        return Prompt(action_prompt(action, cue), countdown, None, index + 1, total,
+                      arrow=ARROWS.get(action), clear=cue, repeat=repeat)  # fmt: skip
 
     def observe(
         self,
@@ -129,11 +182,13 @@ class LivenessProbe:
         face: FaceObservation | None,
         embedding: Embedding | None,
         now_s: float,
+        crowded: bool = False,
     ) -> None:
         """Feed one analysed frame: the tracked face (None if no face) and, now and then, its
-        embedding."""
-        if self._verdict is not None:
+        embedding; `crowded` when more than one face is in the frame (pauses the attempt)."""
+        if self._verdict is not None or self._pause(crowded, now_s):
             return
+        now_s = self._clock(now_s)
         self._frames += 1
         self._check_continuity(face, embedding)
         measures = measure(frame.rgb, face) if face is not None else None
@@ -173,7 +228,7 @@ class LivenessProbe:
         if face is None:
             self._missing += 1
             if self._missing > s.max_missing_frames:
-                self._continuity = self._continuity or "face_lost"
+                self._last_box = None  # looking away: the challenge re-prompts, identity stays
             return
         self._missing = 0
         box = face.detection.box
@@ -200,12 +255,15 @@ class LivenessProbe:
     def _settle(self, now_s: float) -> None:
         state = self._tracker.state
         if state.status in ("passed", "failed", "timeout") or self._continuity in (
-            policy.SPOOF_CONTINUITY | {"face_lost", "track_broken"}
+            policy.SPOOF_CONTINUITY | {"track_broken"}
         ):
             self._verdict = self._build(state.status, state.reason, final=True)
 
     def verdict(self, now_s: float) -> LivenessVerdict | None:
         """The verdict once known (None while the attempt is still running)."""
+        if self._paused_since is not None:
+            return self._verdict
+        now_s = self._clock(now_s)
         if self._verdict is None and now_s >= self._phase_end_s:
             if not self._steps_started:
                 self._end_first_phase(now_s)
@@ -237,7 +295,11 @@ class LivenessProbe:
         outcome, reasons = policy.decide(evidence, thresholds)
         if not final and outcome != "spoof":
             outcome = "inconclusive"
-        return LivenessVerdict(outcome, reasons, self._scores(evidence))
+        failed = self._tracker.failed_action()
+        return LivenessVerdict(outcome, reasons, self._scores(evidence),
+                               retry_guidance=self._tracker.reprompts, pauses=self._pauses,
+                               done_well=self._tracker.done_well(),
+                               failed=(failed,) if failed else ())  # fmt: skip
 
     def _scores(self, evidence: policy.Evidence) -> dict[str, float]:
         done = min(self._tracker.state.index, len(self.actions))

@@ -1,11 +1,17 @@
 """The active challenge: a random sequence of actions, each answered in order within its window.
 
-Pure logic over FaceMeasures and times. The person's neutral face is measured first (median over
-the baseline phase); every action is a relative change from it. Each step's window opens when the
-previous step has been done, the face returned to neutral and a random hold has passed; it closes
-`action_timeout_s` later. A different deliberate action (a turn, nod or mouth opening that was not
-asked for), a movement during a hold, or an answer faster than a human can react fails the
-challenge: a recorded video answers some other sequence, at other moments.
+Pure logic over FaceMeasures and times (the caller's clock, virtual in tests). The person's
+neutral face is measured first (median over the baseline phase); every action is a relative change
+from it. A step is prompted when the person is ready: the face steady at neutral for `ready_s`
+plus a random hold (movement before that only restarts the wait). Its window lasts
+`action_timeout_s`, extended while the asked movement grows (bounded by `max_extend_s`), and the
+prompt is repeated after `repeat_prompt_s` without progress.
+
+Confusion is not an attack: a wrong or mirrored movement, an answer before a human could react,
+a late or partial movement, or looking away re-prompts the same action with a clearer cue
+(counted in `reprompts`, the record's `retry_guidance`), at most `max_reprompts` times per
+attempt; after that the attempt ends incomplete (`failed` or `timeout`), which the policy never
+calls a spoof.
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ from device.liveness.measures import FaceMeasures
 from device.liveness.settings import LivenessSettings
 
 POSE_ACTIONS = ("turn_left", "turn_right", "nod")
+OPPOSITE = {"turn_left": "turn_right", "turn_right": "turn_left"}
 DELIBERATE = ("turn_left", "turn_right", "nod", "open_mouth")
 NEUTRAL_LEVEL = 0.5
 MIN_BASELINE_SAMPLES = 3
+# Movement towards the goal: the asked level at least this, and above its best so far by a step.
+PROGRESS_LEVEL = 0.3
+PROGRESS_STEP = 0.1
+NOT_PROMPTED = float("inf")
 
 
 def plan_actions(
@@ -75,13 +86,49 @@ def action_levels(m: FaceMeasures, base: Baseline, s: LivenessSettings) -> dict[
 
 
 @dataclass(frozen=True, slots=True)
+class Timing:
+    """The pace of one attempt (standard or slow values of LivenessSettings)."""
+
+    ready_s: float
+    window_s: float
+    extend_s: float
+    max_extend_s: float
+    repeat_s: float
+    max_reprompts: int
+    away_s: float
+
+    @classmethod
+    def of(cls, s: LivenessSettings, slow: bool = False) -> Timing:
+        return cls(
+            ready_s=s.slow_ready_s if slow else s.ready_s,
+            window_s=s.slow_action_timeout_s if slow else s.action_timeout_s,
+            extend_s=s.extend_s,
+            max_extend_s=s.max_extend_s,
+            repeat_s=s.repeat_prompt_s,
+            max_reprompts=s.max_reprompts,
+            away_s=s.away_s,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StepState:
-    """`status`: running | passed | failed | timeout; `index` the step now asked for."""
+    """`status`: running | passed | failed | timeout (both incomplete, never attack evidence);
+    `index` the step now asked for; `window_start_s` when its prompt appeared (inf before)."""
 
     status: str
     index: int
     window_start_s: float
     reason: str | None = None
+
+
+# Why a step was re-prompted, and the reason code when the budget is spent.
+MISS_REASONS = {
+    "mirror": "challenge_wrong_action",
+    "wrong": "challenge_wrong_action",
+    "early": "challenge_too_early",
+    "late": "challenge_timeout",
+    "away": "challenge_timeout",
+}
 
 
 class ChallengeTracker:
@@ -93,17 +140,28 @@ class ChallengeTracker:
         settings: LivenessSettings,
         start_s: float,
         holds_s: Sequence[float] = (),
+        timing: Timing | None = None,
     ) -> None:
         self.actions = tuple(actions)
         self.holds_s = tuple(holds_s) or (0.0,) * len(self.actions)
         self.settings = settings
+        self.timing = timing or Timing.of(settings)
         self._baseline_samples: list[FaceMeasures] = []
-        self._baseline_end_s = start_s
         self.baseline: Baseline | None = None
-        self.state = StepState("running", 0, start_s)
+        self.state = StepState("running", 0, NOT_PROMPTED)
         self._peaked = False
+        self._steady_since: float | None = None
+        self._away_since: float | None = None
+        self._seen_s = start_s
+        self._deadline = NOT_PROMPTED
+        self._best = 0.0
+        self._last_progress_s = start_s
         self.levels_peak = [0.0] * len(self.actions)
         self.last_levels: dict[str, float] = {}
+        self.reprompts = 0
+        self.misses: list[str] = []
+        self.clear = [False] * len(self.actions)  # re-prompted with the clearer cue
+        self.repeats = 0  # prompt repeats in the current window
 
     @property
     def peaked(self) -> bool:
@@ -118,12 +176,12 @@ class ChallengeTracker:
         if len(self._baseline_samples) < MIN_BASELINE_SAMPLES:
             return False
         self.baseline = baseline_of(self._baseline_samples)
-        self.state = StepState("running", 0, now_s + self.holds_s[0])
+        self.state = StepState("running", 0, NOT_PROMPTED)
         return True
 
-    def holding(self, now_s: float) -> bool:
-        """Between steps: the person is asked to hold still until the next prompt."""
-        return self.state.status == "running" and now_s < self.state.window_start_s
+    def holding(self, now_s: float = 0.0) -> bool:
+        """Before a step's prompt: the person is asked to hold still until ready."""
+        return self.state.status == "running" and self.state.window_start_s == NOT_PROMPTED
 
     def current_action(self) -> str | None:
         if self.state.status != "running" or self.state.index >= len(self.actions):
@@ -131,53 +189,120 @@ class ChallengeTracker:
         return self.actions[self.state.index]
 
     def deadline_s(self) -> float:
-        return self.state.window_start_s + self.settings.action_timeout_s
+        return self._deadline
+
+    def done_well(self) -> tuple[str, ...]:
+        """Actions passed at their first prompt (no re-prompt)."""
+        return tuple(dict.fromkeys(a for i, a in enumerate(self.actions)
+                                   if i < self.state.index and not self.clear[i]))  # fmt: skip
 
     def observe(self, m: FaceMeasures | None, now_s: float) -> StepState:
         """Advance on one frame's measures (None: no usable face in this frame)."""
         action = self.current_action()
         if action is None or self.baseline is None:
             return self.state
-        if now_s > self.deadline_s():
-            self.state = StepState(
-                "timeout", self.state.index, self.state.window_start_s, "challenge_timeout"
-            )
-            return self.state
         self.last_levels = {}
-        if m is None:
+        if self.holding():
+            self._wait_ready(m, now_s)
             return self.state
+        if now_s > self._deadline:
+            self._miss("late")
+            return self.state
+        if m is None:
+            self._away_since = now_s if self._away_since is None else self._away_since
+            if now_s - self._away_since >= self.timing.away_s:
+                self._miss("away")
+            return self.state
+        self._away_since = None
         levels = action_levels(m, self.baseline, self.settings)
         self.last_levels = levels
-        if self.holding(now_s):
-            if any(levels[a] >= 1.0 for a in DELIBERATE):
-                self._fail("challenge_too_early")
-        else:
-            self._step(action, levels, now_s)
+        self._step(action, levels, now_s)
         return self.state
+
+    def _wait_ready(self, m: FaceMeasures | None, now_s: float) -> None:
+        if m is None:  # an unmeasured frame says nothing, unless the face stays away
+            if now_s - self._seen_s >= self.timing.away_s:
+                self._steady_since = None
+            return
+        self._seen_s = now_s
+        neutral = self.baseline is not None and all(
+            v < NEUTRAL_LEVEL
+            for k, v in action_levels(m, self.baseline, self.settings).items()
+            if k in DELIBERATE
+        )
+        if not neutral:
+            self._steady_since = None
+            return
+        self._steady_since = now_s if self._steady_since is None else self._steady_since
+        index = self.state.index
+        if now_s - self._steady_since >= self.timing.ready_s + self.holds_s[index]:
+            self.state = StepState("running", index, now_s)
+            self._deadline = now_s + self.timing.window_s
+            self._best = 0.0
+            self._last_progress_s = now_s
+            self.repeats = 0
 
     def _step(self, action: str, levels: dict[str, float], now_s: float) -> None:
         index = self.state.index
-        self.levels_peak[index] = max(self.levels_peak[index], levels[action])
-        if not self._peaked:
-            wrong = [
-                a
-                for a in DELIBERATE
-                if a != action and levels[a] >= self.settings.wrong_action_factor
-            ]
-            if wrong:
-                self._fail("challenge_wrong_action")
-            elif levels[action] >= 1.0:
-                early = now_s - self.state.window_start_s < self.settings.min_reaction_s
-                if early:
-                    self._fail("challenge_too_early")
-                self._peaked = True
+        level = levels[action]
+        self.levels_peak[index] = max(self.levels_peak[index], level)
+        if self._peaked:
+            if all(v < NEUTRAL_LEVEL for k, v in levels.items() if k in DELIBERATE):
+                self._next(index, now_s)
             return
-        if all(v < NEUTRAL_LEVEL for k, v in levels.items() if k in DELIBERATE):
-            self._peaked = False
-            finished = index + 1 >= len(self.actions)
-            status = "passed" if finished else "running"
-            hold = self.holds_s[index + 1] if not finished else 0.0
-            self.state = StepState(status, index + 1, now_s + hold)
+        wrong = [a for a in DELIBERATE
+                 if a != action and levels[a] >= self.settings.wrong_action_factor]  # fmt: skip
+        mirrored = OPPOSITE.get(action)
+        if mirrored is not None and levels[mirrored] >= 1.0:  # the other side: re-prompt at once
+            self._miss("mirror")
+        elif wrong:
+            self._miss("wrong")
+        elif level >= 1.0:
+            if now_s - self.state.window_start_s < self.settings.min_reaction_s:
+                self._miss("early")
+            else:
+                self._peaked = True  # done; the return to the front has a window of its own
+                self._deadline = now_s + self.timing.window_s
+        else:
+            self._follow_progress(level, now_s)
 
-    def _fail(self, reason: str) -> None:
-        self.state = StepState("failed", self.state.index, self.state.window_start_s, reason)
+    def _follow_progress(self, level: float, now_s: float) -> None:
+        t = self.timing
+        if level >= PROGRESS_LEVEL and level >= self._best + PROGRESS_STEP:
+            self._best = level
+            self._last_progress_s = now_s
+            ceiling = self.state.window_start_s + t.window_s + t.max_extend_s
+            self._deadline = min(max(self._deadline, now_s + t.extend_s), ceiling)
+        elif now_s - self._last_progress_s >= t.repeat_s:
+            self.repeats += 1
+            self._last_progress_s = now_s
+
+    def _next(self, index: int, now_s: float) -> None:
+        self._peaked = False
+        self._steady_since = now_s
+        self._deadline = NOT_PROMPTED
+        finished = index + 1 >= len(self.actions)
+        self.state = StepState("passed" if finished else "running", index + 1, NOT_PROMPTED)
+
+    def _miss(self, kind: str) -> None:
+        """Re-prompt the same action with the clearer cue, or end incomplete when the budget
+        of re-prompts is spent."""
+        index = self.state.index
+        self.misses.append(kind)
+        if self.reprompts >= self.timing.max_reprompts:
+            status = "timeout" if kind in ("late", "away") else "failed"
+            self.state = StepState(status, index, self.state.window_start_s, MISS_REASONS[kind])
+            return
+        self.reprompts += 1
+        self.clear[index] = True
+        self._peaked = False
+        self._steady_since = None
+        self._away_since = None
+        self._deadline = NOT_PROMPTED
+        self.state = StepState("running", index, NOT_PROMPTED)
+
+    def failed_action(self) -> str | None:
+        """The action the attempt ended on, when it ended incomplete."""
+        if self.state.status in ("failed", "timeout") and self.state.index < len(self.actions):
+            return self.actions[self.state.index]
+        return None

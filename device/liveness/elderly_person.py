@@ -1,5 +1,7 @@
 """The elderly person as a Scene (device/liveness/harness.py): reads the prompt on the screen,
 answers it with the real cuts of `Moves` as her profile says (device/liveness/elderly.py).
+A re-prompt (the clearer cue) or a prompt repeated by voice is a new cue: she answers it after
+her reaction time, confused again with the same probability (the clearer cue is given no credit).
 
 Between shots she rests (the real resting face, back and forth at the clip's rate). A new
 action prompt is answered after her reaction time; if the screen still asks when her answer is
@@ -16,15 +18,13 @@ import numpy as np
 
 from device.liveness.api import Prompt
 from device.liveness.elderly import REACTION_S, TURN_DEG, Image, Moves, Profile, Shot, shifted
+from device.liveness.messages import prompt_action
 from device.liveness.puppet import OPPOSITE, reflect
-from device.liveness.settings import ALL_ACTIONS
 
 
 def asked_action(code: str | None) -> str | None:
-    """The challenge action a prompt code asks for (None: no action asked)."""
-    if not code or not code.startswith("liveness_"):
-        return None
-    return next((a for a in sorted(ALL_ACTIONS, key=len, reverse=True) if a in code), None)
+    """The challenge action a prompt code asks for, plain or clearer cue (None: no action)."""
+    return prompt_action(code)
 
 
 class ElderlyPerson:
@@ -36,7 +36,7 @@ class ElderlyPerson:
         self.profile = profile
         self.rng = rng
         self.face_gain = float(rng.uniform(0.05, 0.2)) if face_gain is None else face_gain
-        self._code: str | None = None
+        self._code: tuple[str, int] | None = None
         self._action: str | None = None
         self._try_at = math.inf
         self._shot: Shot | None = None
@@ -54,11 +54,12 @@ class ElderlyPerson:
         return float(np.clip(self.profile.reaction_s * jitter, *REACTION_S))
 
     def _read(self, prompt: Prompt | None, now_s: float) -> None:
-        code = prompt.code if prompt is not None else None
-        if code == self._code:
+        """A new prompt, or the same one repeated (by voice, `repeat`), is a new cue."""
+        cue = (prompt.code, prompt.repeat) if prompt is not None else None
+        if cue == self._code:
             return
-        self._code = code
-        self._action = asked_action(code)
+        self._code = cue
+        self._action = asked_action(cue[0] if cue else None)
         self._try_at = now_s + self._reaction() if self._action else math.inf
 
     def _answer(self, action: str) -> Shot | None:

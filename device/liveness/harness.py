@@ -36,6 +36,7 @@ from device.camera.base import CameraConfig, Frame
 from device.errors import CameraError
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe, LivenessVerdict, Prompt
+from device.liveness.plan import AttemptPlan
 from device.liveness.scenes import Scene
 from device.liveness.settings import LivenessSettings
 from device.match.matcher import Matcher, resolve_threshold
@@ -57,13 +58,17 @@ MAX_SESSION_S = 60.0
 
 
 def prompt_of(view: Mapping[str, Any] | None) -> Prompt | None:
-    """What a person reads off the kiosk screen: the message code, countdown and colour."""
+    """What a person reads off the kiosk screen: the message code, countdown, colour and the
+    guide (arrow, clearer cue, repeats, pause)."""
     code = view.get("code") if view else None
     if view is None or not isinstance(code, str):
         return None
     flash = view.get("flash_rgb")
     colour = (int(flash[0]), int(flash[1]), int(flash[2])) if flash else None
-    return Prompt(code, float(view.get("countdown_s") or 0.0), colour)
+    guide = view.get("guide") or {}
+    return Prompt(code, float(view.get("countdown_s") or 0.0), colour,
+                  arrow=guide.get("arrow"), clear=bool(guide.get("clear", False)),
+                  repeat=int(guide.get("repeat", 0)), paused=bool(guide.get("paused", False)))
 
 
 def fit(rgb: Image, config: CameraConfig = PRODUCTION) -> Image:
@@ -101,15 +106,16 @@ class _RecordingProbe:
         self.verdicts: list[LivenessVerdict] = []
         self.frames = 0
 
-    def begin(self, now_s: float) -> None:
-        self.probe.begin(now_s)
+    def begin(self, now_s: float, plan: AttemptPlan | None = None) -> None:
+        self.probe.begin(now_s, plan)
 
     def prompt(self, now_s: float) -> Prompt | None:
         return self.probe.prompt(now_s)
 
-    def observe(self, frame: Frame, face: Any, embedding: Vector | None, now_s: float) -> None:
+    def observe(self, frame: Frame, face: Any, embedding: Vector | None, now_s: float,
+                crowded: bool = False) -> None:  # fmt: skip
         self.frames += 1
-        self.probe.observe(frame, face, embedding, now_s)
+        self.probe.observe(frame, face, embedding, now_s, crowded)
 
     def verdict(self, now_s: float) -> LivenessVerdict | None:
         verdict = self.probe.verdict(now_s)

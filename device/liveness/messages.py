@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 Message = tuple[str, str]
+ACTIONS = ("blink", "turn_left", "turn_right", "nod", "open_mouth")
 
 _PROMPTS: dict[str, Message] = {
     "liveness_look_at_screen": ("请正视屏幕，保持不动", "Please look at the screen and hold still"),
@@ -16,6 +17,26 @@ _PROMPTS: dict[str, Message] = {
     "liveness_nod": ("请点点头", "Please nod"),
     "liveness_open_mouth": ("请张张嘴", "Please open your mouth"),
     "liveness_face_front": ("请回正，看屏幕", "Please face the screen again"),
+    # Clearer cues after a re-prompt (confusion is not an attack): the side named as the
+    # person's own hand side, the action spelt out slowly.
+    "liveness_turn_left_clear": (
+        "请向您的左手边转头", "Please turn your head towards your left hand side"),
+    "liveness_turn_right_clear": (
+        "请向您的右手边转头", "Please turn your head towards your right hand side"),
+    "liveness_blink_clear": (
+        "请慢慢闭一下眼睛，再睁开", "Please close your eyes slowly, then open them"),
+    "liveness_nod_clear": (
+        "请慢慢低一下头，再抬起来", "Please lower your head slowly, then raise it"),
+    "liveness_open_mouth_clear": (
+        "请把嘴张大，再合上", "Please open your mouth wide, then close it"),
+    "liveness_try_again": (
+        "没关系，我们再做一次，请先看屏幕",
+        "That is all right, let us do it once more: look at the screen first",
+    ),
+    "liveness_second_face": (
+        "请陪同的人暂时离开画面，画面里只留您一人",
+        "Please ask the person helping you to step out of the picture for a moment",
+    ),
 }
 
 _REASONS: dict[str, Message] = {
@@ -43,6 +64,14 @@ def catalogue() -> Mapping[str, Message]:
     return MappingProxyType({**_PROMPTS, **_REASONS})
 
 
-def action_prompt(action: str) -> str:
-    """The prompt code for a challenge action."""
-    return f"liveness_{action}"
+def action_prompt(action: str, clear: bool = False) -> str:
+    """The prompt code for a challenge action (its clearer cue when `clear`)."""
+    return f"liveness_{action}_clear" if clear else f"liveness_{action}"
+
+
+def prompt_action(code: str | None) -> str | None:
+    """The challenge action a prompt code asks for (its plain or clearer cue), else None."""
+    if not code or not code.startswith("liveness_"):
+        return None
+    action = code.removeprefix("liveness_").removesuffix("_clear")
+    return action if action in ACTIONS else None

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device.liveness.api import Prompt
+from device.liveness.messages import prompt_action
 from device.liveness.planar import plane_view
 
 Image = npt.NDArray[np.uint8]
@@ -42,7 +43,8 @@ class PlanarPrint:
         return (angle * share, 0.0) if axis == "yaw" else (0.0, angle * share)
 
     def frame(self, prompt: Prompt | None, now_s: float) -> Image:
-        code = prompt.code if prompt is not None else None
+        action = prompt_action(prompt.code if prompt is not None else None)
+        code = f"liveness_{action}" if action else None  # an attacker answers every cue
         if code != self._code:
             self._code = code
             moves = {"liveness_turn_left": ("yaw", -1.0), "liveness_turn_right": ("yaw", 1.0),

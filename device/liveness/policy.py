@@ -1,9 +1,11 @@
 """The liveness decision: a pure function from the evidence to live | spoof | inconclusive.
 
-Spoof needs positive evidence of an attack (a wrong or premature action, another identity, a
-flash that is not reflected, a head movement that moved like a flat picture, a passive cue or
-the model). Live needs every enabled check passed.
-Anything else (a timeout, a lost face, too little data) is inconclusive: the session may retry.
+Spoof needs positive evidence of an attack (another identity, a flash that is not reflected, a
+head movement that moved like a flat picture, a passive cue or the model). Live needs every
+enabled check passed. Anything else is inconclusive ("could not complete"; the record says
+`liveness_incomplete`) and the session may retry: a challenge not completed, whether timed out,
+answered with the wrong or mirrored movement, or before the prompt, is confusion until
+something else shows an attack. (Until issue 18, a wrong or premature action was a spoof.)
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from dataclasses import dataclass, field
 from device.liveness.flash import FlashResult
 from device.liveness.passive import PassiveSummary
 
-SPOOF_CHALLENGE = frozenset({"challenge_wrong_action", "challenge_too_early"})
 SPOOF_CONTINUITY = frozenset({"identity_changed"})
 
 
@@ -55,8 +56,6 @@ def decide(evidence: Evidence, t: Thresholds) -> tuple[str, tuple[str, ...]]:
 
 def _attack_reasons(evidence: Evidence, t: Thresholds) -> list[str]:
     reasons: list[str] = []
-    if evidence.challenge_reason in SPOOF_CHALLENGE:
-        reasons.append(evidence.challenge_reason)
     if evidence.continuity in SPOOF_CONTINUITY:
         reasons.append(evidence.continuity)
     flash = evidence.flash

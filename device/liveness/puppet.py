@@ -28,6 +28,7 @@ import numpy.typing as npt
 from device.errors import ConfigError
 from device.liveness.api import Prompt
 from device.liveness.footage import CHALLENGE_ACTION, ClipLabels, decode
+from device.liveness.messages import prompt_action
 from device.vision.analyzer import FaceAnalyzer
 
 Image = npt.NDArray[np.uint8]
@@ -200,7 +201,7 @@ class Puppet:
         if code == self._code:
             return
         self._code = code
-        action = code.removeprefix("liveness_") if code else ""
+        action = prompt_action(code) or ""
         cuts = [c for c in self.footage.subject.cuts if c.action == action]
         if cuts:
             cut = cuts[int(self.rng.integers(len(cuts)))]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from device.liveness.api import Prompt
+from device.liveness.messages import prompt_action
 from device.liveness.synth import (
     EYE_RINGS,
     Pose,
@@ -77,7 +78,8 @@ class Person:
         self.points = source.mesh
 
     def pose(self, prompt: Prompt | None, now_s: float) -> Pose:
-        code = prompt.code if prompt is not None else None
+        action = prompt_action(prompt.code if prompt is not None else None)
+        code = f"liveness_{action}" if action else None  # the plain or the clearer cue
         if code in ACTION_POSES and code != self._code:
             self._code = code
             self._action_start = now_s + float(self.rng.uniform(0.3, 0.7))

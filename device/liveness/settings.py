@@ -18,8 +18,27 @@ class LivenessSettings(Section):
     actions: list[Action] = Field(default_factory=lambda: list(ALL_ACTIONS), min_length=2)
     actions_min: int = Field(2, ge=1, le=5)
     actions_max: int = Field(3, ge=1, le=5)
+    # Each action's window opens when the person is ready (the face steady at neutral for
+    # `ready_s` plus the random hold) and lasts `action_timeout_s`; movement towards the goal
+    # extends it by `extend_s` at a time, by at most `max_extend_s` in all. Slow pace (session
+    # pace "slow", or any attempt after a failed one) uses the slow_* values.
     action_timeout_s: float = Field(5.0, gt=0, le=60)
-    # No human reacts to a prompt faster than this: an earlier response is a replay.
+    slow_action_timeout_s: float = Field(9.0, gt=0, le=120)
+    ready_s: float = Field(0.5, ge=0, le=10)
+    slow_ready_s: float = Field(1.2, ge=0, le=20)
+    extend_s: float = Field(2.0, ge=0, le=30)
+    max_extend_s: float = Field(4.0, ge=0, le=60)
+    # The prompt is shown (and spoken) again after this long without movement towards the goal.
+    repeat_prompt_s: float = Field(3.0, gt=0, le=30)
+    # Confusion (a wrong or mirrored movement, a late or partial one, looking away, an answer
+    # before the prompt) re-prompts with a clearer cue, at most this often per attempt; then the
+    # attempt ends as incomplete (never as a spoof). Each one weakens the challenge against a
+    # replay (docs/liveness-evidence.md, "How random the challenge is").
+    max_reprompts: int = Field(2, ge=0, le=5)
+    # The face missing this long in an action window counts as looking away.
+    away_s: float = Field(1.0, gt=0, le=10)
+    # An answer faster than this after the prompt is not counted (re-prompted): no human
+    # reacts so fast, but an eager person may move before the prompt; it is not attack evidence.
     min_reaction_s: float = Field(0.15, ge=0, le=2)
     # Random pause before each prompt: a recording acts at the wrong moments.
     hold_min_s: float = Field(0.4, ge=0, le=5)
@@ -32,7 +51,8 @@ class LivenessSettings(Section):
     # 0.2: real blinks seen at 15 fps often show only a half-closed frame (the smallest drop
     # measured on the labelled footage was 0.24), while open eyes never dropped more than 0.17.
     blink_ear_drop_ratio: float = Field(0.2, gt=0, lt=1)
-    # A different deliberate action this strong (times its own threshold) fails the challenge.
+    # A different deliberate action this strong (times its own threshold) is a wrong action:
+    # re-prompted (device/liveness/challenge.py), never a spoof.
     wrong_action_factor: float = Field(1.4, ge=1, le=5)
     # Continuity: same face track and identity throughout.
     # About SFace's own match threshold at FAR 1e-3 (0.33 float): a turned head lowers the
@@ -66,6 +86,10 @@ class LivenessSettings(Section):
             raise ValueError("actions_min must not exceed actions_max")
         if self.hold_min_s > self.hold_max_s:
             raise ValueError("hold_min_s must not exceed hold_max_s")
+        if self.slow_action_timeout_s < self.action_timeout_s:
+            raise ValueError("slow_action_timeout_s must not be below action_timeout_s")
+        if self.slow_ready_s < self.ready_s:
+            raise ValueError("slow_ready_s must not be below ready_s")
         if len(set(self.actions)) < 2:
             raise ValueError("actions needs at least two different actions")
         return self

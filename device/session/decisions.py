@@ -44,26 +44,35 @@ def liveness_outcome(verdict: LivenessVerdict) -> str:
     return verdict.outcome if verdict.outcome in LIVENESS_OUTCOMES else "inconclusive"
 
 
-def show_view(show: Show, messages: Messages) -> dict[str, Any]:
-    """The screen view of a machine Show effect, texts from the catalogue."""
+def show_view(show: Show, messages: Messages, slow: bool = False) -> dict[str, Any]:
+    """The screen view of a machine Show effect, texts from the catalogue; `slow` asks the UI
+    for slower, louder speech (device/session/machine.py is_slow)."""
     zh, en = messages.get(show.code, (show.code, show.code))
     result = None
     if show.decision is not None:
         result = {"decision": show.decision, "reasons": list(show.reasons)}
     countdown = None if show.countdown_s is None else round(show.countdown_s, 1)
     return make_view(show.state, show.code, zh, en, countdown_s=countdown,
-                     progress=show.progress, result=result)
+                     progress=show.progress, result=result, slow=slow)
 
 
-def prompt_key(prompt: Prompt) -> tuple[str, tuple[int, ...] | None, int]:
-    """What makes a prompt worth a new view: its code, colour and whole seconds left."""
+def prompt_key(prompt: Prompt) -> tuple[str, tuple[int, ...] | None, int, int]:
+    """What makes a prompt worth a new view: its code, colour, whole seconds left and how
+    often it was repeated."""
     flash = tuple(prompt.flash_rgb) if prompt.flash_rgb else None
-    return prompt.code, flash, int(prompt.countdown_s)
+    seconds = -1 if prompt.countdown_s is None else int(prompt.countdown_s)
+    return prompt.code, flash, seconds, prompt.repeat
 
 
-def prompt_view(prompt: Prompt, messages: Messages) -> dict[str, Any]:
-    """The screen view of a liveness prompt: a flash colour, or an action to do."""
+def prompt_view(prompt: Prompt, messages: Messages, slow: bool = False) -> dict[str, Any]:
+    """The screen view of a liveness prompt: a flash colour, or an action to do. Its `guide`
+    tells the page how to show the action: `arrow` (left | right, the person's own side),
+    `mirror_arrow` (the clearer cue: a large arrow drawn on the mirrored preview, where the
+    person's left is on the left), `repeat` (the prompt said again) and `paused`."""
     zh, en = messages.get(prompt.code, (prompt.code, prompt.code))
     flash = list(prompt.flash_rgb) if prompt.flash_rgb else None
+    guide = {"arrow": prompt.arrow, "mirror_arrow": prompt.clear and prompt.arrow is not None,
+             "clear": prompt.clear, "repeat": prompt.repeat, "paused": prompt.paused}
     return make_view("flash" if flash else "challenge", prompt.code, zh, en,
-                     countdown_s=prompt.countdown_s, flash_rgb=flash)
+                     countdown_s=prompt.countdown_s, flash_rgb=flash, slow=slow,
+                     guide=None if flash else guide)  # fmt: skip

@@ -12,6 +12,11 @@ the same call on the core loop (embedding `best_frames` crops), so it has no tim
 `match_timeout` reason. Removing the card cancels; the attempt limit turns the last
 failure into "refer". The attempt count survives card removal: reading the same number again
 within `attempt_window_s` of a failure continues it.
+
+Pace: an attempt is slow (longer windows, slower speech, `slow_liveness_timeout_s`) when the
+kiosk's pace is "slow" or a previous attempt of this visit failed. What the person did in the
+visit's earlier attempts (actions done well at the first prompt, the actions the last attempt
+could not complete) goes to the next attempt's challenge draw through StartLiveness.
 """
 
 from __future__ import annotations
@@ -62,10 +67,17 @@ class FrameChecked:
 
 @dataclass(frozen=True, slots=True)
 class LivenessDone:
+    """`retry_guidance` re-prompts after confusion and `pauses` second-face pauses in the
+    attempt; `done_well` / `failed` actions for the next attempt's draw."""
+
     now_s: float
     outcome: Literal["live", "spoof", "inconclusive"]
     score: float | None = None
     reasons: tuple[str, ...] = ()
+    retry_guidance: int = 0
+    pauses: int = 0
+    done_well: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +116,13 @@ class StartCapture:
 
 @dataclass(frozen=True, slots=True)
 class StartLiveness:
+    """Start the probe: the attempt's pace and what the person did earlier in the visit."""
+
     now_s: float
+    slow: bool = False
+    attempt: int = 1
+    done_well: tuple[str, ...] = ()
+    failed_last: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +141,7 @@ class Decide:
     source: str
     scores: tuple[tuple[str, float], ...]
     timings_ms: tuple[tuple[str, float], ...]
+    challenge: tuple[tuple[str, object], ...] = ()
 
 
 Effect = Show | StartCapture | StartLiveness | StartMatch | Decide
@@ -138,9 +157,11 @@ class Rules:
     attempt_window_s: float = 1800.0
     identify_timeout_s: float = 60.0
     capture_timeout_s: float = 30.0
-    liveness_timeout_s: float = 30.0
+    liveness_timeout_s: float = 45.0
     decided_hold_s: float = 5.0
     capture_frames: int = 5
+    slow_liveness_timeout_s: float = 90.0
+    pace: str = "standard"
     liveness_enabled: bool = True
 
     @classmethod
@@ -165,6 +186,11 @@ class Session:
     failed_id: str = field(default="", repr=False)
     failures: int = 0
     failed_at_s: float = 0.0
+    # This attempt's challenge counters, and the visit's history for the next draw.
+    retry_guidance: int = 0
+    pauses: int = 0
+    done_well: tuple[str, ...] = ()
+    failed_last: tuple[str, ...] = ()
 
 
 Result = tuple[Session, tuple[Effect, ...]]
@@ -175,16 +201,31 @@ TIMEOUT_REASONS = {
 }
 
 
+def is_slow(s: Session, r: Rules) -> bool:
+    """Slow pace: the kiosk's setting, or any attempt after a failed one in this visit."""
+    return r.pace == "slow" or s.attempt > 1
+
+
+def _challenge(s: Session, r: Rules) -> tuple[tuple[str, object], ...]:
+    pace = "slow" if is_slow(s, r) else "standard"
+    return (("retry_guidance", s.retry_guidance), ("second_face_pauses", s.pauses),
+            ("pace", pace))  # fmt: skip
+
+
 def _enter(s: Session, phase: Phase, now_s: float, **changes: object) -> Session:
     marks = (*s.marks, (phase.value, now_s))
     return dataclasses.replace(s, phase=phase, entered_s=now_s, marks=marks, **changes)  # type: ignore[arg-type]
+
+
+def _liveness_ceiling(s: Session, r: Rules) -> float:
+    return r.slow_liveness_timeout_s if is_slow(s, r) else r.liveness_timeout_s
 
 
 def _timeout_of(s: Session, r: Rules) -> float:
     return {
         Phase.IDENTIFIED: r.identify_timeout_s,
         Phase.GUIDING: r.capture_timeout_s,
-        Phase.LIVENESS: r.liveness_timeout_s,
+        Phase.LIVENESS: _liveness_ceiling(s, r),
         Phase.DECIDED: r.decided_hold_s,
     }.get(s.phase, float("inf"))
 
@@ -199,9 +240,12 @@ def _timings(s: Session, now_s: float) -> tuple[tuple[str, float], ...]:
     return tuple((k, round(v, 1)) for k, v in spent.items())
 
 
-def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -> Result:
+def _decide(
+    s: Session, now_s: float, decision: str, reasons: tuple[str, ...], r: Rules
+) -> Result:
     effect = Decide(
-        decision, reasons, s.attempt, s.id_number, s.source, s.scores, _timings(s, now_s)
+        decision, reasons, s.attempt, s.id_number, s.source, s.scores, _timings(s, now_s),
+        _challenge(s, r),
     )
     nxt = _enter(s, Phase.DECIDED, now_s, retry=decision == "fail")
     if decision in ("fail", "refer"):
@@ -214,8 +258,8 @@ def _decide(s: Session, now_s: float, decision: str, reasons: tuple[str, ...]) -
 
 def _failed_attempt(s: Session, now_s: float, reasons: tuple[str, ...], r: Rules) -> Result:
     if s.attempt >= r.max_attempts:
-        return _decide(s, now_s, "refer", (*reasons, "attempts_exhausted"))
-    return _decide(s, now_s, "fail", reasons)
+        return _decide(s, now_s, "refer", (*reasons, "attempts_exhausted"), r)
+    return _decide(s, now_s, "fail", reasons, r)
 
 
 def _identify(s: Session, e: Identify, r: Rules) -> Result:
@@ -231,11 +275,11 @@ def _identify(s: Session, e: Identify, r: Rules) -> Result:
         fresh, Phase.IDENTIFIED, e.now_s, id_number=number, source=e.source, attempt=earlier + 1
     )
     if earlier >= r.max_attempts:
-        return _decide(s, e.now_s, "refer", ("attempts_exhausted",))
+        return _decide(s, e.now_s, "refer", ("attempts_exhausted",), r)
     if e.camera_refused:  # no capture through a swapped or virtual camera
-        return _decide(s, e.now_s, "refer", (e.camera_refused,))
+        return _decide(s, e.now_s, "refer", (e.camera_refused,), r)
     if not e.has_reference:
-        return _decide(s, e.now_s, "no_reference", ("no_reference",))
+        return _decide(s, e.now_s, "no_reference", ("no_reference",), r)
     view = Show("identified", "card_read", countdown_s=r.identify_timeout_s)
     return s, (view, StartCapture(s.attempt))
 
@@ -261,8 +305,9 @@ def _frame(s: Session, e: FrameChecked, r: Rules) -> Result:
         return dataclasses.replace(s, good_frames=good), (view,)
     s = dataclasses.replace(s, good_frames=good)
     if r.liveness_enabled:
-        view = Show("challenge", "liveness", countdown_s=r.liveness_timeout_s)
-        return _enter(s, Phase.LIVENESS, e.now_s), (view, StartLiveness(e.now_s))
+        view = Show("challenge", "liveness", countdown_s=_liveness_ceiling(s, r))
+        start = StartLiveness(e.now_s, is_slow(s, r), s.attempt, s.done_well, s.failed_last)
+        return _enter(s, Phase.LIVENESS, e.now_s), (view, start)
     return _to_matching(s, e.now_s)
 
 
@@ -273,15 +318,20 @@ def _to_matching(s: Session, now_s: float) -> Result:
 def _liveness(s: Session, e: LivenessDone, r: Rules) -> Result:
     if e.score is not None:
         s = dataclasses.replace(s, scores=(*s.scores, ("liveness", e.score)))
+    done = tuple(dict.fromkeys((*s.done_well, *e.done_well)))
+    s = dataclasses.replace(s, retry_guidance=e.retry_guidance, pauses=e.pauses,
+                            done_well=done, failed_last=e.failed)  # fmt: skip
     if e.outcome == "live":
         return _to_matching(s, e.now_s)
-    return _failed_attempt(s, e.now_s, (f"liveness_{e.outcome}", *e.reasons), r)
+    # "Could not complete" and "attack suspected" are different findings in the record.
+    finding = "liveness_spoof" if e.outcome == "spoof" else "liveness_incomplete"
+    return _failed_attempt(s, e.now_s, (finding, *e.reasons), r)
 
 
 def _match(s: Session, e: MatchDone, r: Rules) -> Result:
     s = dataclasses.replace(s, scores=(*s.scores, ("match", e.score)))
     if e.accepted:
-        return _decide(s, e.now_s, "pass", ())
+        return _decide(s, e.now_s, "pass", (), r)
     return _failed_attempt(s, e.now_s, ("match_below_threshold",), r)
 
 
@@ -290,7 +340,7 @@ def _tick(s: Session, e: Tick, r: Rules) -> Result:
         return s, ()
     if s.phase is not Phase.DECIDED:
         reasons = (TIMEOUT_REASONS[s.phase], *((s.last_issue,) if s.last_issue else ()))
-        return _decide(s, e.now_s, "timeout", reasons)
+        return _decide(s, e.now_s, "timeout", reasons, r)
     if s.retry:
         nxt = Session(
             id_number=s.id_number,
@@ -299,6 +349,8 @@ def _tick(s: Session, e: Tick, r: Rules) -> Result:
             failed_id=s.failed_id,
             failures=s.failures,
             failed_at_s=s.failed_at_s,
+            done_well=s.done_well,
+            failed_last=s.failed_last,
         )
         nxt = _enter(nxt, Phase.GUIDING, e.now_s)
         view = Show("guiding", "retry", countdown_s=r.capture_timeout_s)
@@ -315,7 +367,7 @@ def _removed(s: Session, e: CardRemoved, r: Rules) -> Result:
         return s, ()
     if s.phase is Phase.DECIDED:
         return _idle(s), (Show("idle", "insert_card"),)
-    nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",))
+    nxt, effects = _decide(s, e.now_s, "cancelled", ("card_removed",), r)
     return dataclasses.replace(nxt, retry=False), effects
 
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from device.camera.base import Frame
 from device.liveness.api import LivenessVerdict, Prompt
+from device.liveness.plan import AttemptPlan
 from device.match.templates import Reference
 from device.vision.types import FaceObservation, Vector
 
@@ -27,12 +28,17 @@ class AdaptedReferences(Protocol):
 class LivenessPort(Protocol):
     """device/liveness/api.py's LivenessProbe, as far as the session uses it."""
 
-    def begin(self, now_s: float) -> None: ...
+    def begin(self, now_s: float, plan: AttemptPlan | None = None) -> None: ...
 
     def prompt(self, now_s: float) -> Prompt | None: ...
 
     def observe(
-        self, frame: Frame, face: FaceObservation | None, embedding: Vector | None, now_s: float
+        self,
+        frame: Frame,
+        face: FaceObservation | None,
+        embedding: Vector | None,
+        now_s: float,
+        crowded: bool = False,
     ) -> None: ...
 
     def verdict(self, now_s: float) -> LivenessVerdict | None: ...

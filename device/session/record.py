@@ -33,6 +33,7 @@ RECORD_KEYS = (
     "camera",
     "decided_with",
     "clock",
+    "challenge",
     "reference_updated",
 )
 
@@ -54,6 +55,8 @@ class Outcome:
     models: Mapping[str, str] = field(default_factory=dict)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
     camera: Mapping[str, Any] = field(default_factory=UNCHECKED.record)
+    # Liveness challenge counters: retry_guidance, second_face_pauses, pace.
+    challenge: Mapping[str, Any] = field(default_factory=dict)
     reference_updated: bool = False
 
 
@@ -94,6 +97,8 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "camera": dict(outcome.camera),
         "decided_with": outcome.decided_with.as_dict(),
         "clock": outcome.clock.as_dict(),
+        "challenge": {"retry_guidance": 0, "second_face_pauses": 0, "pace": "standard",
+                      **outcome.challenge},
         "reference_updated": outcome.reference_updated,
     }
 

@@ -19,6 +19,7 @@ from device.camera.base import Frame
 from device.camera.identity import UNCHECKED, CameraCheck
 from device.clock import ClockProbe, ClockState
 from device.liveness.api import Prompt
+from device.liveness.plan import AttemptPlan
 from device.match.adapt import AdaptPolicy
 from device.match.matcher import Matcher
 from device.match.templates import Reference
@@ -215,13 +216,13 @@ class SessionRunner:
     def _liveness_frame(self, frame: Frame, now_s: float) -> list[m.Effect]:
         assert self.liveness is not None
         faces = self.analyzer.analyze(frame.rgb, with_iris=True, max_faces=2)
-        face = faces[0] if len(faces) == 1 else None
+        face = faces[0] if len(faces) == 1 else None  # two faces: a helper in view (a pause)
         embedding = None
         self._liveness_frames += 1
         if face is not None and self._liveness_frames % EMBED_EVERY_N_FRAMES == 1:
             embedding = self.embedder.embed(align_face(frame.rgb, five_points(face)))
             self._liveness_embeddings.append(embedding)
-        self.liveness.observe(frame, face, embedding, now_s)
+        self.liveness.observe(frame, face, embedding, now_s, len(faces) > 1)
         return self._poll_liveness(now_s)
 
     def _poll_liveness(self, now_s: float) -> list[m.Effect]:
@@ -231,7 +232,10 @@ class SessionRunner:
             outcome: Any = liveness_outcome(verdict)
             self._live = outcome == "live"
             reasons = tuple(str(r) for r in verdict.reasons)
-            return self._feed(m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons))
+            done = m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons,
+                                  verdict.retry_guidance, verdict.pauses, verdict.done_well,
+                                  verdict.failed)  # fmt: skip
+            return self._feed(done)
         prompt = self.liveness.prompt(now_s)
         if prompt is not None:
             self._show_prompt(prompt)
@@ -259,7 +263,9 @@ class SessionRunner:
             self._prompt_key = None
             self._liveness_frames = 0
             if self.liveness is not None:
-                self.liveness.begin(effect.now_s)
+                plan = AttemptPlan(effect.slow, effect.attempt, effect.done_well,
+                                   effect.failed_last)  # fmt: skip
+                self.liveness.begin(effect.now_s, plan)
         elif isinstance(effect, m.StartMatch):
             return self._match(effect.now_s)
         elif isinstance(effect, m.Decide):
@@ -343,6 +349,7 @@ class SessionRunner:
             decided_with=self.decided_with,
             clock=self._clock_state(),
             reference_updated=self._adapt_reference(decide),
+            challenge=dict(decide.challenge),
         )
         record = build_record(outcome, self._device_id, self._clock_utc())
         self.last_record = record
@@ -363,12 +370,15 @@ class SessionRunner:
             return False
         return True
 
+    def _slow(self) -> bool:
+        return self._session.phase is not m.Phase.IDLE and m.is_slow(self._session, self.rules)
+
     def _push_view(self, show: m.Show) -> None:
-        self._on_view(show_view(show, self._messages))
+        self._on_view(show_view(show, self._messages, self._slow()))
 
     def _show_prompt(self, prompt: Prompt) -> None:
         key = prompt_key(prompt)
         if key == self._prompt_key:
             return
         self._prompt_key = key
-        self._on_view(prompt_view(prompt, self._messages))
+        self._on_view(prompt_view(prompt, self._messages, self._slow()))

@@ -69,7 +69,13 @@ class SessionSettings(Section):
     attempt_window_s: float = Field(1800.0, ge=0, le=86400)
     identify_timeout_s: float = Field(60.0, gt=0, le=600)
     capture_timeout_s: float = Field(30.0, gt=0, le=600)
-    liveness_timeout_s: float = Field(30.0, gt=0, le=600)
+    # The liveness ceiling: the challenge waits for the person (ready time, windows extended
+    # while they move, re-prompts, second-face pauses) but never longer than this. Slow pace
+    # ("slow" here, or automatically for any attempt after a failed one in the same visit) has
+    # longer windows and ready time ([liveness] slow_*), slower speech and this ceiling.
+    liveness_timeout_s: float = Field(45.0, gt=0, le=600)
+    slow_liveness_timeout_s: float = Field(90.0, gt=0, le=900)
+    pace: Literal["standard", "slow"] = "standard"
     decided_hold_s: float = Field(5.0, ge=0, le=120)
     # Good frames needed before capture ends, and how many of the best ones are matched.
     capture_frames: int = Field(5, ge=1, le=60)
@@ -95,6 +101,8 @@ class SessionSettings(Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> SessionSettings:
+        if self.slow_liveness_timeout_s < self.liveness_timeout_s:
+            raise ValueError("slow_liveness_timeout_s must not be below liveness_timeout_s")
         if self.best_frames > self.capture_frames:
             raise ValueError("best_frames cannot exceed capture_frames")
         return self

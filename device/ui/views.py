@@ -1,9 +1,10 @@
 """UI views: check a view from the core loop against the contract and add what the page shows.
 
-A view is `{"state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result"}`
-(docs/CONTRIBUTING.md). `prepare()` returns a new dict with every key present, texts filled in
-from the catalogue when the view carries only a code, and for `decided` a `screen` entry with the
-result screen (title, reasons, next step). It never changes the caller's dict.
+A view is `{"state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result",
+"slow", "guide"}` (docs/CONTRIBUTING.md; `slow` and `guide` may be absent). `prepare()` returns a
+new dict with every key present, texts filled in from the catalogue when the view carries only a
+code, and for `decided` a `screen` entry with the result screen (title, reasons, next step). It
+never changes the caller's dict.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from device.ui.texts import PAGE, Catalogue, result_screen
 STATES = frozenset(
     {"idle", "identified", "guiding", "challenge", "flash", "matching", "decided"}
 )
-KEYS = ("state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result")
+KEYS = ("state", "code", "zh", "en", "countdown_s", "flash_rgb", "progress", "result",
+        "slow", "guide")
+GUIDE_KEYS = frozenset({"arrow", "mirror_arrow", "clear", "repeat", "paused"})
 
 
 class ViewError(ValueError):
@@ -34,10 +37,15 @@ def make_view(
     flash_rgb: list[int] | None = None,
     progress: float | None = None,
     result: dict[str, Any] | None = None,
+    slow: bool = False,
+    guide: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A view with every key of the contract (the one place views are built)."""
+    """A view with every key of the contract (the one place views are built). `slow`: the
+    session is in slow pace (speak slower and louder); `guide`: how to show a challenge
+    action (device/session/decisions.py prompt_view)."""
     return {"state": state, "code": code, "zh": zh, "en": en, "countdown_s": countdown_s,
-            "flash_rgb": flash_rgb, "progress": progress, "result": result}
+            "flash_rgb": flash_rgb, "progress": progress, "result": result, "slow": slow,
+            "guide": guide}
 
 
 def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
@@ -63,6 +71,8 @@ def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
         "flash_rgb": _rgb(view.get("flash_rgb")) if state == "flash" else None,
         "progress": _progress(view.get("progress")),
         "result": None,
+        "slow": bool(view.get("slow", False)),
+        "guide": _guide(view.get("guide")),
     }
     if state == "flash" and out["flash_rgb"] is None:
         raise ViewError("a flash view needs flash_rgb")
@@ -72,6 +82,16 @@ def prepare(view: Mapping[str, Any], catalogue: Catalogue) -> dict[str, Any]:
             out["result"]["decision"], out["result"]["reasons"], catalogue
         )
     return out
+
+
+def _guide(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or set(value) - GUIDE_KEYS:
+        raise ViewError(f"guide must be a mapping of {sorted(GUIDE_KEYS)}")
+    if value.get("arrow") not in (None, "left", "right"):
+        raise ViewError("guide.arrow must be left, right or null")
+    return dict(value)
 
 
 def _text(view: Mapping[str, Any], key: str) -> str:

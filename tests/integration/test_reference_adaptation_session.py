@@ -42,13 +42,14 @@ class LiveAfter:
     def __init__(self, frames: int = 6) -> None:
         self.frames, self.seen = frames, 0
 
-    def begin(self, now_s: float) -> None:
+    def begin(self, now_s: float, plan: object = None) -> None:
         self.seen = 0
 
     def prompt(self, now_s: float) -> None:
         return None
 
-    def observe(self, frame: object, face: object, embedding: object, now_s: float) -> None:
+    def observe(self, frame: object, face: object, embedding: object, now_s: float,
+                crowded: bool = False) -> None:  # fmt: skip
         self.seen += 1
 
     def verdict(self, now_s: float) -> LivenessVerdict | None:

@@ -94,3 +94,22 @@ def test_the_harness_reads_the_screen_as_a_person_does() -> None:
     assert prompt is not None and prompt.code == "liveness_look_at_screen"
     assert prompt.flash_rgb == (255, 0, 0) and prompt.countdown_s == 1.5
     assert prompt_of(None) is None and prompt_of({"code": None}) is None
+
+
+def test_a_second_face_freezes_the_attempt_and_asks_the_helper_to_step_out() -> None:
+    probe = LivenessProbe(LivenessSettings(screen_flash=False), np.random.default_rng(1))
+    probe.begin(0.0)
+    blank = np.zeros((240, 320, 3), np.uint8)
+    probe.observe(Frame(blank, 0, 0.2), None, None, 0.2)
+    for step in range(50):  # 10 s with a helper in view: nothing runs out
+        now = 0.4 + step * 0.2
+        probe.observe(Frame(blank, step, now), None, None, now, crowded=True)
+        prompt = probe.prompt(now)
+        assert prompt is not None and prompt.code == "liveness_second_face" and prompt.paused
+        assert probe.verdict(now) is None
+    probe.observe(Frame(blank, 60, 10.4), None, None, 10.4)
+    first = probe.prompt(10.4)
+    assert first is not None and first.code == "liveness_hold_still"
+    # 0.4 s of the 1.2 s first phase were used before the pause: 0.8 s remain after it.
+    assert first.countdown_s == pytest.approx(1.2 - 0.2 - (10.4 - 10.2), abs=0.05)
+    assert probe.verdict(10.9) is None and probe.verdict(11.5) is not None

@@ -24,6 +24,7 @@ def test_profiles_stay_in_the_model_ranges_and_vary() -> None:
 @pytest.mark.parametrize(("code", "action"), [
     ("liveness_turn_left", "turn_left"), ("liveness_turn_right", "turn_right"),
     ("liveness_blink", "blink"), ("liveness_nod", "nod"), ("liveness_face_front", None),
+    ("liveness_turn_left_clear", "turn_left"), ("liveness_try_again", None),
     ("liveness_hold_still", None), ("hold_still", None), (None, None),
 ])  # fmt: skip
 def test_a_person_answers_only_action_prompts(code: str | None, action: str | None) -> None:

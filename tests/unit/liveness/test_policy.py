@@ -24,15 +24,21 @@ SHORT_FLASH = FlashResult(0.9, 0.2, 3, 0)
         (Evidence("passed", None, None, None, CLEAN), "live", "liveness_live"),
         (Evidence("passed", None, None, BAD_FLASH, CLEAN), "spoof", "flash_not_reflected"),
         (Evidence("passed", None, None, GOOD_FLASH, MOIRE), "spoof", "passive_moire"),
+        # Confusion is not an attack: a wrong, mirrored or premature movement is only a doubt.
         (
             Evidence("failed", "challenge_wrong_action", None, GOOD_FLASH, CLEAN),
-            "spoof",
+            "inconclusive",
             "challenge_wrong_action",
         ),
         (
             Evidence("failed", "challenge_too_early", None, None, CLEAN),
-            "spoof",
+            "inconclusive",
             "challenge_too_early",
+        ),
+        (
+            Evidence("failed", "challenge_wrong_action", None, BAD_FLASH, CLEAN),
+            "spoof",
+            "flash_not_reflected",
         ),
         (
             Evidence("passed", None, "identity_changed", GOOD_FLASH, CLEAN),
@@ -74,3 +80,12 @@ def test_attack_findings_win_over_doubts() -> None:
     outcome, reasons = decide(evidence, T)
     assert outcome == "spoof"
     assert reasons[:2] == ("flash_not_reflected", "passive_moire")
+
+
+@pytest.mark.parametrize("reason", ["challenge_wrong_action", "challenge_too_early",
+                                    "challenge_timeout", None])  # fmt: skip
+def test_an_incomplete_challenge_alone_is_never_a_spoof(reason: str | None) -> None:
+    for status in ("failed", "timeout", "running"):
+        for flash in (None, GOOD_FLASH, SHORT_FLASH):
+            outcome, reasons = decide(Evidence(status, reason, None, flash, CLEAN), T)
+            assert outcome == "inconclusive", (status, reason, reasons)

@@ -258,3 +258,54 @@ def test_any_event_sequence_keeps_the_invariants(steps):
     for extra in (60, 120, 180, 240, 300, 360, 420):
         s, _ = m.step(s, m.Tick(now + extra), RULES)
     assert s.phase in (m.Phase.IDLE, m.Phase.GUIDING, m.Phase.DECIDED)
+
+
+def _starts(effects):
+    return [e for e in effects if isinstance(e, m.StartLiveness)]
+
+
+def _confused_attempt(t, done_well=("blink",), failed=("turn_left",)):
+    return [*good_frames(t), m.LivenessDone(t + 2.0, "inconclusive", 0.4,
+                                            ("challenge_wrong_action",), 2, 1, done_well, failed)]
+
+
+def test_confusion_is_recorded_as_incomplete_with_its_guidance_not_as_spoof():
+    _, effects = run([identify(), *_confused_attempt(1.0)])
+    (decide,) = [e for e in effects if isinstance(e, m.Decide)]
+    assert decide.reasons == ("liveness_incomplete", "challenge_wrong_action")
+    assert "liveness_spoof" not in decide.reasons
+    assert dict(decide.challenge) == {"retry_guidance": 2, "second_face_pauses": 1,
+                                      "pace": "standard"}  # fmt: skip
+
+
+def test_after_a_failed_attempt_the_next_one_is_slow_and_remembers_the_actions():
+    events = [identify(), *_confused_attempt(1.0), m.Tick(5.5), *good_frames(6.0)]
+    s, effects = run(events)
+    first, second = _starts(effects)
+    assert (first.slow, first.attempt, first.done_well, first.failed_last) == (False, 1, (), ())
+    assert (second.slow, second.attempt) == (True, 2)
+    assert second.done_well == ("blink",) and second.failed_last == ("turn_left",)
+    assert m.is_slow(s, RULES)
+    # The slow ceiling applies: still in liveness after the standard 30 s, timed out at 90.
+    s, effects = run([m.Tick(6.2 + 31.0)], session=s)
+    assert s.phase is m.Phase.LIVENESS and not decisions(effects)
+    s, effects = run([m.Tick(6.2 + 90.0)], session=s)
+    assert decisions(effects) == [("timeout", ("liveness_timeout",), 2)]
+    assert dict(next(e for e in effects if isinstance(e, m.Decide)).challenge)["pace"] == "slow"
+
+
+def test_a_slow_kiosk_is_slow_from_the_first_attempt():
+    rules = m.Rules(**{**{f: getattr(RULES, f) for f in RULES.__dataclass_fields__},
+                       "pace": "slow"})  # fmt: skip
+    _, effects = run([identify(), *good_frames(1.0)], rules)
+    assert _starts(effects)[0].slow
+    shows = [e for e in effects if isinstance(e, m.Show) and e.state == "challenge"]
+    assert shows[0].countdown_s == rules.slow_liveness_timeout_s
+
+
+def test_a_pass_after_guidance_keeps_the_counter_in_the_record():
+    events = [identify(), *good_frames(1.0),
+              m.LivenessDone(3.0, "live", 0.9, (), 1, 0, ("nod",), ()), m.MatchDone(3.1, True, 0.7)]
+    _, effects = run(events)
+    (decide,) = [e for e in effects if isinstance(e, m.Decide)]
+    assert decide.decision == "pass" and dict(decide.challenge)["retry_guidance"] == 1
