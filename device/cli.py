@@ -11,6 +11,7 @@ from device.commands import (
     capture_cmd,
     card_cmd,
     config_cmd,
+    elderly_cmd,
     enroll_cmd,
     eval_cmd,
     liveness_cmd,
@@ -33,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (capture_cmd, card_cmd, config_cmd, enroll_cmd):
         module.register(sub)
-    liveness_cmd.register(eval_cmd.register(sub))  # `faceterm eval liveness`
+    benchmarks = eval_cmd.register(sub)
+    liveness_cmd.register(benchmarks)  # `faceterm eval liveness`
+    elderly_cmd.register(benchmarks)  # `faceterm eval elderly`
     for module in (provision_cmd, run_cmd, selftest_cmd, ui_cmd, verify_cmd):
         module.register(sub)
     return parser

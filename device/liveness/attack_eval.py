@@ -76,14 +76,14 @@ BY_NAME = {f.name: f for f in FAMILIES}
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class AttackPlan:
     sessions: tuple[tuple[str, bool, int], ...]  # family, flash, seed
     models_dir: str
     footage_dir: str
     labels: str
 
 
-def run_plan(plan: Plan) -> list[dict[str, Any]]:
+def run_plan(plan: AttackPlan) -> list[dict[str, Any]]:
     """Run the plan's sessions in this process (models and footage loaded once)."""
     clips = load_labels(Path(plan.labels))
     for subject in SUBJECTS:
@@ -132,7 +132,7 @@ def evaluate(
         for flash in flash_modes
         for i in range(sessions)
     ]
-    plans = [Plan(tuple(entries[w::workers]), models_dir, footage_dir, labels)
+    plans = [AttackPlan(tuple(entries[w::workers]), models_dir, footage_dir, labels)
              for w in range(workers)]  # fmt: skip
     started = time.perf_counter()
     if workers == 1:

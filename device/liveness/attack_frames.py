@@ -10,10 +10,10 @@ from device.liveness.attack_scenes import FACE_CENTRE, ellipse_alpha, sheet_refl
 from device.liveness.displays import active_px, draw_display, fill, screen_image
 from device.liveness.instruments import (
     SIZE,
-    Camera,
+    CameraOptics,
     Image,
     Light,
-    Pose,
+    PrintPose,
     lit_print,
     lit_room,
     placement,
@@ -35,9 +35,9 @@ def framed(frame: Image, box: Box) -> Image:
     return fill(frame, SIZE, middle, zoom)
 
 
-def pose_of(rng: np.random.Generator) -> Pose:
+def pose_of(rng: np.random.Generator) -> PrintPose:
     """A hand-held pose turned and tilted up to 60 / 30 degrees, 20-30 cm from the camera."""
-    return Pose(float(rng.uniform(-60, 60)), float(rng.uniform(-30, 30)),
+    return PrintPose(float(rng.uniform(-60, 60)), float(rng.uniform(-30, 30)),
                 distance_m=float(rng.uniform(0.20, 0.30)))  # fmt: skip
 
 
@@ -55,7 +55,7 @@ def render(family: str, frame: Image, box: Box, rng: np.random.Generator) -> Ima
         light = Light(None, 0.0)
         mean = np.asarray(behind.mean(axis=(0, 1)), np.float32)
         seen = screen_image(display, shown, pose, light, behind, mean, float(rng.uniform(0, 3)))
-        return Camera(rng, bank=1).capture(seen)
+        return CameraOptics(rng, bank=1).capture(seen)
     colour = tuple(float(c) for c in rng.choice([0.0, 1.0], 3))
     light = Light(colour if family == "print_flash" else None,  # type: ignore[arg-type]
                   float(rng.uniform(0.05, 0.2)))  # fmt: skip
@@ -63,6 +63,6 @@ def render(family: str, frame: Image, box: Box, rng: np.random.Generator) -> Ima
     size = (reflectance.shape[1], reflectance.shape[0])
     alpha = ellipse_alpha(size) if family == "cutout" else None
     sheet = lit_print(reflectance, light, pose)
-    return Camera(rng, bank=1).capture(
+    return CameraOptics(rng, bank=1).capture(
         put(sheet, alpha, placement(size, pose), lit_room(behind, light))
     )

@@ -29,11 +29,11 @@ from device.liveness.api import Prompt
 from device.liveness.displays import Display, active_px, draw_display, fill, screen_image
 from device.liveness.instruments import (
     SIZE,
-    Camera,
+    CameraOptics,
     Image,
     Light,
     Linear,
-    Pose,
+    PrintPose,
     ink,
     lit_print,
     lit_room,
@@ -76,7 +76,7 @@ class Hand:
         self.rng = rng
         self.turns = turns
         self.angle_deg = angle_deg
-        self.rest = Pose(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)),
+        self.rest = PrintPose(float(rng.uniform(-5, 5)), float(rng.uniform(-5, 5)),
                          SIZE[0] / 2 + float(rng.uniform(-30, 30)),
                          SIZE[1] / 2 + float(rng.uniform(-20, 20)),
                          float(rng.uniform(0.20, 0.30)))  # fmt: skip
@@ -96,7 +96,7 @@ class Hand:
                               now_s + float(self.rng.uniform(0.35, 0.9)),
                               float(self.rng.uniform(0.5, 0.9)), float(self.rng.uniform(0.3, 0.6)))
 
-    def pose(self, prompt: Prompt | None, now_s: float) -> Pose:
+    def pose(self, prompt: Prompt | None, now_s: float) -> PrintPose:
         self._cue(prompt, now_s)
         wobble = np.sin(2 * np.pi * self._freq * max(now_s, 0.0) + self._phase)
         yaw = self.rest.yaw_deg + 0.8 * float(wobble[0])
@@ -160,7 +160,7 @@ class HeldPrint:
         self.room = room(photo, _face_box(footage, index))
         self.hand = Hand(rng, turns)
         self.gain = gain
-        self.camera = Camera(rng)
+        self.camera = CameraOptics(rng)
 
     def frame(self, prompt: Prompt | None, now_s: float) -> Image:
         pose = self.hand.pose(prompt, now_s)
@@ -201,7 +201,7 @@ class HeldScreen:
         self.room = room(footage.frame(index), _face_box(footage, index))
         self.room_mean = np.asarray(self.room.mean(axis=(0, 1)), np.float32)
         self.gain = gain
-        self.camera = Camera(rng)
+        self.camera = CameraOptics(rng)
 
     def frame(self, prompt: Prompt | None, now_s: float) -> Image:
         # The content sees the prompt as the attacker does, without the kiosk's flash colour.

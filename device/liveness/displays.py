@@ -16,7 +16,7 @@ from device.liveness.instruments import (
     Image,
     Light,
     Linear,
-    Pose,
+    PrintPose,
     lens_mtf,
     linear,
     placement,
@@ -125,7 +125,7 @@ def glass_reflection(display: Display, size: tuple[int, int], light: Light,
     return veil
 
 
-def screen_image(display: Display, shown: Image, pose: Pose, light: Light, behind: Linear,
+def screen_image(display: Display, shown: Image, pose: PrintPose, light: Light, behind: Linear,
                  room_mean: npt.NDArray[np.float32], now_s: float) -> Linear:  # fmt: skip
     """The device (active area, bezel, glass) as the camera sees it over `behind`."""
     active = emitted(display, shown, pose.distance_m, now_s)

@@ -88,8 +88,9 @@ def fit(rgb: Image, config: CameraConfig = PRODUCTION) -> Image:
 @dataclass(frozen=True, slots=True)
 class SessionResult:
     """`verdict` the first liveness verdict (None when the session never reached liveness);
-    `decision` pass | fail | timeout | cancelled; `frames` the (time, image) pairs shown, when
-    recorded."""
+    `decision` pass | fail | timeout | cancelled (of the first attempt); `frames` the (time,
+    image) pairs shown, when recorded; `records` every attempt's record and `verdicts` every
+    liveness verdict, in order; `ended_s` the virtual time the run stopped at."""
 
     verdict: LivenessVerdict | None
     decision: str
@@ -98,6 +99,9 @@ class SessionResult:
     liveness_frames: int
     actions: tuple[str, ...]
     frames: list[tuple[float, Image]] = field(default_factory=list, repr=False)
+    records: tuple[dict[str, Any], ...] = ()
+    verdicts: tuple[LivenessVerdict, ...] = ()
+    ended_s: float = 0.0
 
 
 class _RecordingProbe:
@@ -170,10 +174,13 @@ class Bench:
         embedder = Embedder.from_settings(vision)
         return cls(analyzer, embedder, liveness, session or SessionSettings())
 
-    def rules(self) -> Rules:
-        """The configured session rules, one attempt per session (BPCER is per attempt)."""
+    def rules(self, attempts: int = 1) -> Rules:
+        """The configured session rules for `attempts` attempts in a row (1: one attempt, no
+        hold after it, as BPCER is per attempt; more: a visit, held between attempts as the
+        kiosk holds them)."""
         rules = Rules.from_settings(self.session, True)
-        return Rules(**{**_fields(rules), "max_attempts": 1, "decided_hold_s": 0.0})
+        hold = rules.decided_hold_s if attempts > 1 else 0.0
+        return Rules(**{**_fields(rules), "max_attempts": attempts, "decided_hold_s": hold})
 
     def enrol(self, rgb: Image) -> Reference:
         faces = self.analyzer.analyze(fit(rgb, self.camera), max_faces=1)
@@ -190,19 +197,26 @@ class Bench:
         reference_rgb: Image | None = None,
         record_frames: bool = False,
         max_s: float = MAX_SESSION_S,
+        attempts: int = 1,
     ) -> SessionResult:
-        """One session of `scene` (the probe's challenge drawn from `seed`)."""
+        """One session of `scene` (the probe's challenge drawn from `seed`); with attempts > 1
+        a visit: attempts in a row until one does not fail."""
         reference = self.enrol(reference_rgb if reference_rgb is not None else
                                scene.frame(None, -1.0))  # fmt: skip
         probe = _RecordingProbe(
             LivenessProbe(self.liveness, np.random.default_rng(seed), self.antispoof)
         )
         sink = Collector()
-        runner = self._runner(probe, reference, sink)
+        runner = self._runner(probe, reference, sink, attempts)
         frames: list[tuple[float, Image]] = []
         runner.on_card(_Card(SUBJECT_ID), 0.0)
         images = self._camera(scene, sink, frames if record_frames else None)
-        drive(runner, images, self.camera.fps, lambda: bool(sink.records), max_s)
+        def over() -> bool:
+            records = sink.records
+            return bool(records) and (records[-1].get("decision") != "fail" or
+                                      len(records) >= attempts)  # fmt: skip
+
+        ended = drive(runner, images, self.camera.fps, over, max_s)
         record = sink.records[0] if sink.records else {}
         return SessionResult(
             verdict=probe.verdicts[0] if probe.verdicts else None,
@@ -212,13 +226,18 @@ class Bench:
             liveness_frames=probe.frames,
             actions=probe.probe.actions,
             frames=frames,
+            records=tuple(sink.records),
+            verdicts=tuple(probe.verdicts),
+            ended_s=ended,
         )
 
-    def _runner(self, probe: _RecordingProbe, reference: Reference, sink: Collector) -> Any:
+    def _runner(
+        self, probe: _RecordingProbe, reference: Reference, sink: Collector, attempts: int
+    ) -> Any:
         s = self.session
         threshold = resolve_threshold(s.match_threshold, self.embedder.threshold, s.match_margin)
         return SessionRunner(
-            rules=self.rules(),
+            rules=self.rules(attempts),
             quality=s.quality,
             analyzer=self.analyzer,
             embedder=self.embedder,

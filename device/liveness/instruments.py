@@ -67,7 +67,7 @@ def flash_share(gain_at_ref: float, distance_m: float) -> float:
     return gain_at_ref * (REF_DISTANCE_M / distance_m) ** 2
 
 
-class Camera:
+class CameraOptics:
     """The kiosk camera re-imaging linear light: lens blur, shot noise, gamma encoding. The
     noise comes from a bank drawn once per session (each frame takes one of its images, flipped
     at random), which costs a fraction of fresh noise and looks the same to any detector that
@@ -104,7 +104,7 @@ def ink(photo: Image, rng: np.random.Generator) -> Linear:
 
 
 @dataclass(frozen=True, slots=True)
-class Pose:
+class PrintPose:
     """Where the hand holds the plane: turned (yaw about its vertical, pitch about its
     horizontal centre line, degrees), its centre at (x, y) camera pixels, at distance_m."""
 
@@ -119,7 +119,7 @@ class Pose:
         return math.cos(math.radians(self.yaw_deg)) * math.cos(math.radians(self.pitch_deg))
 
 
-def placement(size: tuple[int, int], pose: Pose) -> Matrix:
+def placement(size: tuple[int, int], pose: PrintPose) -> Matrix:
     """Homography from plane pixels (scaled so 1 px = 1 camera px when facing the camera) to the
     camera image."""
     w, h = size
@@ -170,7 +170,7 @@ class Light:
         return np.asarray(1.0 + share * np.asarray(self.flash, np.float32), dtype=np.float32)
 
 
-def lit_print(reflectance: Linear, light: Light, pose: Pose) -> Linear:
+def lit_print(reflectance: Linear, light: Light, pose: PrintPose) -> Linear:
     """A print under the room light (a turned sheet catches a little less) and the flash."""
     ambient = 0.75 + 0.25 * pose.facing()
     flash = light.at(pose.distance_m, pose.facing()) - 1.0

@@ -8,9 +8,8 @@ answer (the footage holds no other real action from the same resting face).
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,9 @@ import numpy as np
 
 from device.liveness.footage import load_labels
 from device.liveness.harness import Bench
+from device.liveness.memo import MemoAnalyzer
 from device.liveness.puppet import SUBJECTS, Footage, Puppet, check
 from device.liveness.settings import LivenessSettings
-from device.vision.analyzer import FaceAnalyzer
-from device.vision.types import FaceObservation
 
 FLASH_MODEL = (
     "pixel * (1 + g * c / 255) on the face's mesh hull, g uniform in 0.05-0.20 per session; "
@@ -31,32 +29,8 @@ FLASH_MODEL = (
 )
 
 
-class MemoAnalyzer(FaceAnalyzer):
-    """The real analyzer, remembering its `analyze` answers for bit-identical frames (the puppet
-    is built from the same footage frames in every session; the models are deterministic).
-    Bounded: the oldest answers are forgotten first. `track` (the frame loop's) is not
-    remembered: its answer depends on the frames before."""
-
-    def __init__(self, real: FaceAnalyzer, size: int = 4000) -> None:
-        super().__init__(real.detector, real.landmarker, real.iris, real.model_ids,
-                         real.min_mesh_presence, real.redetect_every_n_frames)  # fmt: skip
-        self._memo: OrderedDict[tuple[bytes, bool, int], list[FaceObservation]] = OrderedDict()
-        self._size = size
-
-    def analyze(
-        self, rgb: Any, with_iris: bool = False, max_faces: int = 2
-    ) -> list[FaceObservation]:
-        key = (hashlib.blake2b(np.ascontiguousarray(rgb).tobytes(), digest_size=16).digest(),
-               with_iris, max_faces)  # fmt: skip
-        if key not in self._memo:
-            self._memo[key] = super().analyze(rgb, with_iris, max_faces)
-            while len(self._memo) > self._size:
-                self._memo.popitem(last=False)
-        return self._memo[key]
-
-
 @dataclass(frozen=True, slots=True)
-class Plan:
+class PuppetPlan:
     seeds: tuple[int, ...]
     flash: bool
     models_dir: str
@@ -64,7 +38,7 @@ class Plan:
     labels: str
 
 
-def run_plan(plan: Plan) -> list[dict[str, Any]]:
+def run_plan(plan: PuppetPlan) -> list[dict[str, Any]]:
     """Run the plan's sessions in this process (models and footage loaded once)."""
     clips = load_labels(Path(plan.labels))
     for subject in SUBJECTS:
@@ -101,7 +75,7 @@ def evaluate(
 ) -> dict[str, Any]:  # fmt: skip
     """`sessions` per flash mode over `workers` processes; the JSON report."""
     plans = [
-        Plan(
+        PuppetPlan(
             tuple(range(seed + w, seed + sessions, workers)), flash, models_dir, footage_dir, labels
         )
         for flash in flash_modes

@@ -1,4 +1,4 @@
-"""Reference templates: one SQLite table of face embeddings encrypted at rest (AES-256-GCM).
+"""Reference templates: SQLite tables of face embeddings encrypted at rest (AES-256-GCM).
 
 Rows are keyed by the subject, the HMAC-SHA256 of the ID number under the device salt, so the
 file holds no ID number. Each embedding is sealed with a fresh 96-bit nonce and an AAD binding
@@ -6,6 +6,11 @@ it to its row (schema, subject and model), so a ciphertext moved to another row 
 not decrypt. Nothing here returns an embedding except `get`, for matching in memory; there is no
 export. `put_sealed` stores a row whose ciphertext was made elsewhere with the same key and AAD
 (the fleet channel).
+
+With `[session] reference_adaptation` on, a second table holds the adapted reference of a
+subject (device/match/adapt.py): sealed the same way under its own AAD prefix (an enrolment's
+ciphertext does not decrypt as an adapted one, nor the reverse), never replacing the enrolment,
+which stays in `templates`. A new enrolment of the subject or a revocation deletes it.
 
 A damaged database is never silently replaced (device/storage.py, policy HOLD): it is renamed
 aside, a `.held` marker is written, and the store stays unavailable (`problem()` says why, the
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 EMBED_SIZE = 128
 NONCE_BYTES = 12
 AAD_PREFIX = b"faceterm.template/1"
+ADAPTED_AAD_PREFIX = b"faceterm.template.adapted/1"
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS templates (
     subject TEXT PRIMARY KEY,
@@ -50,6 +56,16 @@ CREATE TABLE IF NOT EXISTS templates (
     created_utc TEXT NOT NULL
 )
 """
+ADAPTED_SQL = """
+CREATE TABLE IF NOT EXISTS adapted (
+    subject TEXT PRIMARY KEY,
+    model TEXT NOT NULL,
+    nonce BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    updates INTEGER NOT NULL,
+    updated_utc TEXT NOT NULL
+)
+"""
 
 
 class TemplateError(FacetermError):
@@ -58,35 +74,45 @@ class TemplateError(FacetermError):
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Reference:
-    """A decrypted reference embedding, for matching in memory only."""
+    """A decrypted reference embedding, for matching in memory only. `embedding` is what the
+    session matches against: the adapted reference when there is one, else the enrolment;
+    `original` is the enrolment when it differs (None: `embedding` is the enrolment);
+    `updates` how many confident passes the adapted reference absorbed."""
 
     subject: str
     model: str
     embedding: Vector
     source: str
     images: int
+    original: Vector | None = None
+    updates: int = 0
+
+    def enrolment(self) -> Vector:
+        return self.embedding if self.original is None else self.original
 
     def __repr__(self) -> str:
         return f"Reference(subject={self.subject[:12]}..., model={self.model!r})"
 
 
-def aad(subject: str, model: str) -> bytes:
-    """Additional data binding a ciphertext to its row and model."""
-    return b"|".join([AAD_PREFIX, subject.encode("ascii"), model.encode("utf-8")])
+def aad(subject: str, model: str, prefix: bytes = AAD_PREFIX) -> bytes:
+    """Additional data binding a ciphertext to its row, model and table."""
+    return b"|".join([prefix, subject.encode("ascii"), model.encode("utf-8")])
 
 
-def seal(key: bytes, subject: str, model: str, embedding: Vector) -> tuple[bytes, bytes]:
+def seal(key: bytes, subject: str, model: str, embedding: Vector,
+         prefix: bytes = AAD_PREFIX) -> tuple[bytes, bytes]:  # fmt: skip
     """(nonce, ciphertext) of one embedding (float32 little-endian) under key."""
     vector = np.asarray(embedding, dtype="<f4").reshape(-1)
     if vector.shape != (EMBED_SIZE,) or not np.all(np.isfinite(vector)):
         raise TemplateError(f"a template must be {EMBED_SIZE} finite floats")
     nonce = os.urandom(NONCE_BYTES)
-    return nonce, AESGCM(key).encrypt(nonce, vector.tobytes(), aad(subject, model))
+    return nonce, AESGCM(key).encrypt(nonce, vector.tobytes(), aad(subject, model, prefix))
 
 
-def unseal(key: bytes, subject: str, model: str, nonce: bytes, sealed: bytes) -> Vector:
+def unseal(key: bytes, subject: str, model: str, nonce: bytes, sealed: bytes,
+           prefix: bytes = AAD_PREFIX) -> Vector:  # fmt: skip
     try:
-        clear = AESGCM(key).decrypt(nonce, sealed, aad(subject, model))
+        clear = AESGCM(key).decrypt(nonce, sealed, aad(subject, model, prefix))
     except InvalidTag as exc:
         raise TemplateError(f"template {subject[:12]}... does not decrypt") from exc
     return np.frombuffer(clear, dtype="<f4").astype(np.float32)
@@ -110,6 +136,7 @@ class TemplateStore:
             return
         with closing(opened.db) as db:
             db.execute(SCHEMA_SQL)
+            db.execute(ADAPTED_SQL)
         self.held = None
 
     def problem(self) -> str | None:
@@ -153,7 +180,29 @@ class TemplateStore:
                 "INSERT OR REPLACE INTO templates VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (subject, model, nonce, sealed, source, images, created),
             )
+            db.execute("DELETE FROM adapted WHERE subject = ?", (subject,))  # a new enrolment
         log.info("template stored for subject %s... (%s)", subject[:12], source)
+
+    def put_adapted(self, subject: str, model: str, embedding: Vector) -> int:
+        """Store the subject's adapted reference beside the enrolment (kept unchanged); returns
+        how many updates it has absorbed. TemplateError when there is no enrolment of `model`."""
+        nonce, sealed = seal(self._secrets.key, subject, model, embedding, ADAPTED_AAD_PREFIX)
+        updated = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        with self._connect() as db:
+            row = db.execute("SELECT model FROM templates WHERE subject = ?", (subject,)).fetchone()
+            if row is None or row[0] != model:
+                raise TemplateError(f"no {model} enrolment of {subject[:12]}... to adapt")
+            db.execute(
+                "INSERT INTO adapted VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT(subject) DO UPDATE "
+                "SET model = excluded.model, nonce = excluded.nonce, sealed = excluded.sealed, "
+                "updates = updates + 1, updated_utc = excluded.updated_utc",
+                (subject, model, nonce, sealed, updated),
+            )
+            (updates,) = db.execute(
+                "SELECT updates FROM adapted WHERE subject = ?", (subject,)
+            ).fetchone()
+        log.info("adapted reference stored for subject %s... (%d updates)", subject[:12], updates)
+        return int(updates)
 
     def get(self, id_number: str) -> Reference | None:
         subject = self.subject(id_number)
@@ -162,11 +211,19 @@ class TemplateStore:
                 "SELECT model, nonce, sealed, source, images FROM templates WHERE subject = ?",
                 (subject,),
             ).fetchone()
+            adapted = db.execute(
+                "SELECT nonce, sealed, updates FROM adapted WHERE subject = ? AND model = ?",
+                (subject, row[0] if row else ""),
+            ).fetchone()
         if row is None:
             return None
         model, nonce, sealed, source, images = row
         vector = unseal(self._secrets.key, subject, model, nonce, sealed)
-        return Reference(subject, model, vector, source, int(images))
+        if adapted is None:
+            return Reference(subject, model, vector, source, int(images))
+        current = unseal(self._secrets.key, subject, model, adapted[0], adapted[1],
+                         ADAPTED_AAD_PREFIX)  # fmt: skip
+        return Reference(subject, model, current, source, int(images), vector, int(adapted[2]))
 
     def revoke(self, id_number: str) -> bool:
         return self.revoke_subject(self.subject(id_number))
@@ -175,6 +232,7 @@ class TemplateStore:
         """Delete the row (True if there was one); the WAL is checkpointed so it leaves the disk."""
         with self._connect() as db:
             deleted = db.execute("DELETE FROM templates WHERE subject = ?", (subject,)).rowcount
+            db.execute("DELETE FROM adapted WHERE subject = ?", (subject,))
         with self._connect() as db:
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return bool(deleted)

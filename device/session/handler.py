@@ -18,6 +18,7 @@ from device.clock import ClockProbe, kernel_synced
 from device.config import Config
 from device.liveness.antispoof import AntispoofModel
 from device.liveness.api import LivenessProbe
+from device.match.adapt import AdaptPolicy
 from device.match.keys import load_secrets
 from device.match.matcher import Matcher, resolve_threshold
 from device.match.photo import card_photo_reference
@@ -106,5 +107,7 @@ def build_runner(
         decided_with=decided_with,
         clock_state=clock_probe(config).read,
         readiness=lambda: store.problem() or readiness(),
+        adaptation=AdaptPolicy() if config.session.reference_adaptation else None,
+        adapted=store,
     )
 

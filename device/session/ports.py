@@ -19,6 +19,12 @@ class References(Protocol):
     def subject(self, id_number: str) -> str: ...
 
 
+class AdaptedReferences(Protocol):
+    """device.match.templates.TemplateStore's adapted references (reference adaptation)."""
+
+    def put_adapted(self, subject: str, model: str, embedding: Vector) -> int: ...
+
+
 class LivenessPort(Protocol):
     """device/liveness/api.py's LivenessProbe, as far as the session uses it."""
 

@@ -38,6 +38,7 @@ RECORD_KEYS = (
     "consent",
     "assisted",
     "challenge",
+    "reference_updated",
 )
 
 
@@ -62,6 +63,7 @@ class Outcome:
     assisted: bool = False
     # Liveness challenge counters: retry_guidance, second_face_pauses, pace.
     challenge: Mapping[str, Any] = field(default_factory=dict)
+    reference_updated: bool = False
 
 
 def _score(value: float | None) -> float | None:
@@ -105,6 +107,7 @@ def build_record(outcome: Outcome, device_id: str, now_utc: dt.datetime) -> dict
         "assisted": outcome.assisted,
         "challenge": {"retry_guidance": 0, "second_face_pauses": 0, "pace": "standard",
                       **outcome.challenge},
+        "reference_updated": outcome.reference_updated,
     }
 
 

@@ -21,12 +21,14 @@ from device.camera.identity import UNCHECKED, CameraCheck
 from device.clock import ClockProbe, ClockState
 from device.liveness.api import Prompt
 from device.liveness.plan import AttemptPlan
+from device.match.adapt import AdaptPolicy
 from device.match.matcher import Matcher
 from device.match.templates import Reference
 from device.match.thresholds import DecidedWith
 from device.messages import catalogue
 from device.redact import mask_id
 from device.session import machine as m
+from device.session.adaptation import SeenAtPass, updated_reference
 from device.session.capture import Candidate, CaptureWindow
 from device.session.decisions import (
     accept,
@@ -36,7 +38,7 @@ from device.session.decisions import (
     prompt_view,
     show_view,
 )
-from device.session.ports import CardLike, LivenessPort, References
+from device.session.ports import AdaptedReferences, CardLike, LivenessPort, References
 from device.session.record import Outcome, build_record, personal_data
 from device.session.settings import QualitySettings
 from device.vision.align import align_face, five_points
@@ -79,6 +81,8 @@ class SessionRunner:
         decided_with: DecidedWith | None = None,
         clock_state: Callable[[], ClockState] | None = None,
         readiness: Readiness = lambda: None,
+        adaptation: AdaptPolicy | None = None,
+        adapted: AdaptedReferences | None = None,
     ) -> None:
         self.rules = rules
         self.quality = quality
@@ -96,6 +100,12 @@ class SessionRunner:
             embedder.model_id, matcher.threshold, False)
         self._clock_state = clock_state or ClockProbe().read
         self._readiness = readiness
+        # [session] reference_adaptation: after a confident pass the adapted reference is
+        # stored through `adapted` (the template store); None: references never change.
+        self._adaptation = adaptation if adapted is not None else None
+        self._adapted = adapted
+        self._live = False
+        self._seen: SeenAtPass | None = None
         self._unrecorded = False  # the last Decide could not be stored: its screen is not shown
         self._session = m.Session()
         self._window = CaptureWindow(best_frames, quality.motion_frames)
@@ -243,6 +253,7 @@ class SessionRunner:
         verdict = self.liveness.verdict(now_s)
         if verdict is not None:
             outcome: Any = liveness_outcome(verdict)
+            self._live = outcome == "live"
             reasons = tuple(str(r) for r in verdict.reasons)
             done = m.LivenessDone(now_s, outcome, liveness_score(verdict), reasons,
                                   verdict.retry_guidance, verdict.pauses, verdict.done_well,
@@ -271,6 +282,7 @@ class SessionRunner:
             self.analyzer.reset_track()
             self._window.reset()
             self._liveness_embeddings.clear()
+            self._live, self._seen = False, None
         elif isinstance(effect, m.StartLiveness):
             self._prompt_key = None
             self._liveness_frames = 0
@@ -301,6 +313,7 @@ class SessionRunner:
         if self._liveness_embeddings:  # the face that did the liveness actions
             during = self.matcher.match(self._liveness_embeddings, reference.embedding)
         verdict = accept(result, during)
+        self._seen = self._evidence(probes, verdict.score, reference, len(best))
         log.info(
             "session: match %.3f (threshold %.3f, %d frames)",
             verdict.score,
@@ -308,6 +321,33 @@ class SessionRunner:
             result.frames,
         )
         return self._feed(m.MatchDone(now_s, verdict.accepted, verdict.score))
+
+    def _evidence(self, probes: list[Vector], score: float, reference: Reference,
+                  frames: int) -> SeenAtPass | None:  # fmt: skip
+        """What a pass would give the reference adaptation (None when it is off)."""
+        if self._adaptation is None:
+            return None
+        enrolment = reference.enrolment()  # the same faces must still match the enrolment
+        original = self.matcher.match(probes, enrolment).score
+        if self._liveness_embeddings:
+            original = min(original, self.matcher.match(self._liveness_embeddings, enrolment).score)
+        return SeenAtPass(tuple(probes), score, original, self._live,
+                            frames >= self.matcher.top_n)  # fmt: skip
+
+    def _adapt_reference(self, decide: m.Decide) -> bool:
+        """After a confident pass, store the adapted reference (True if it was updated)."""
+        reference, seen, policy = self._reference, self._seen, self._adaptation
+        if decide.decision != "pass" or reference is None or seen is None or policy is None:
+            return False
+        new = updated_reference(reference, seen, self.matcher.threshold, policy)
+        if new is None or self._adapted is None:
+            return False
+        try:
+            self._adapted.put_adapted(reference.subject, reference.model, new)
+        except Exception:  # the pass stands; the reference just stays as it was
+            log.exception("session: the adapted reference could not be stored")
+            return False
+        return True
 
     def _models(self) -> dict[str, str]:
         return {**self.analyzer.model_ids, "embed": self.embedder.model_id}
@@ -334,6 +374,7 @@ class SessionRunner:
             clock=self._clock_state(),
             consent=decide.consent,
             assisted=decide.assisted,
+            reference_updated=self._adapt_reference(decide),
             challenge=dict(decide.challenge),
         )
         record = build_record(outcome, self._device_id, self._clock_utc())

@@ -90,6 +90,10 @@ class SessionSettings(Section):
     # A threshold outside the embed model's manifest range (device/match/thresholds.py) is a
     # start-up error unless this is true (set only through an admin's thresholds.set override).
     match_threshold_override: bool = False
+    # After a confident pass (match well above the threshold, liveness live, a full set of
+    # gated frames) the stored reference absorbs the face with a bounded weight; the enrolment
+    # is kept (device/match/adapt.py). lfw-dev ageing protocol: docs/privacy.md.
+    reference_adaptation: bool = False
     templates_db: str = "templates.sqlite3"
     templates_key: str = "templates.key"
     templates_salt: str = "templates.salt"

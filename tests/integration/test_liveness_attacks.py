@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from device.liveness.attack_eval import Plan, run_plan
+from device.liveness.attack_eval import AttackPlan, run_plan
 from tests.support.footage import LABELS, footage_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,8 @@ def footage() -> str:
 
 
 def _one(footage: str, family: str, flash: bool, seed: int) -> dict[str, object]:
-    rows = run_plan(Plan(((family, flash, seed),), str(ROOT / "models"), footage, str(LABELS)))
+    plan = AttackPlan(((family, flash, seed),), str(ROOT / "models"), footage, str(LABELS))
+    rows = run_plan(plan)
     return rows[0]
 
 

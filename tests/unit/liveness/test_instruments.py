@@ -10,7 +10,7 @@ from device.liveness.attack_eval import clopper_pearson_upper, summary
 from device.liveness.displays import DEVICES, Display, emitted
 from device.liveness.instruments import (
     Light,
-    Pose,
+    PrintPose,
     encode,
     flash_share,
     lens_mtf,
@@ -30,15 +30,15 @@ def test_a_print_reflects_the_flash_evenly_and_the_room_hardly() -> None:
     sheet = np.stack([np.full((4, 4), v, np.float32) for v in (0.2, 0.5, 0.8)], axis=2)
     light = Light((1.0, 0.0, 0.0), 0.1)
     dark = Light(None, 0.1)
-    lit = lit_print(sheet, light, Pose(distance_m=0.25)) / lit_print(sheet, dark,
-                                                                     Pose(distance_m=0.25))
+    lit = lit_print(sheet, light, PrintPose(distance_m=0.25)) / lit_print(sheet, dark,
+                                                                     PrintPose(distance_m=0.25))
     assert np.allclose(lit[..., 0], lit[0, 0, 0])  # one factor for every ink tone: even
     assert lit[0, 0, 0] == pytest.approx(1 + flash_share(0.1, 0.25), rel=1e-5)
     assert np.allclose(lit[..., 1:], 1.0)
     room = lit_room(sheet, light) / sheet
     assert room[0, 0, 0] == pytest.approx(1 + flash_share(0.1, 2.0), rel=1e-5)
-    turned = lit_print(sheet, light, Pose(yaw_deg=60.0, distance_m=0.25))
-    assert turned[0, 0, 0] < lit_print(sheet, light, Pose(distance_m=0.25))[0, 0, 0]
+    turned = lit_print(sheet, light, PrintPose(yaw_deg=60.0, distance_m=0.25))
+    assert turned[0, 0, 0] < lit_print(sheet, light, PrintPose(distance_m=0.25))[0, 0, 0]
 
 
 def test_the_lens_removes_patterns_finer_than_a_pixel() -> None:

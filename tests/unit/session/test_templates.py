@@ -158,3 +158,35 @@ def test_no_new_secret_is_made_beside_existing_templates(tmp_path: Path) -> None
     (tmp_path / "templates.key").unlink()
     with pytest.raises(ConfigError, match="templates already exist"):
         open_templates(config, environ={})
+
+
+def test_the_adapted_reference_is_sealed_beside_the_enrolment(store, tmp_path):
+    enrolment, adapted = vector(5), vector(6)
+    subject = store.put(ID, enrolment, MODEL, "enrol")
+    assert store.put_adapted(subject, MODEL, adapted) == 1
+    assert store.put_adapted(subject, MODEL, adapted) == 2
+    got = store.get(ID)
+    assert got is not None and got.updates == 2
+    np.testing.assert_array_equal(got.embedding, adapted)
+    np.testing.assert_array_equal(got.enrolment(), enrolment)
+    assert adapted.astype("<f4").tobytes() not in raw_bytes(tmp_path / "state")
+    assert stat.S_IMODE(os.stat(tmp_path / "state" / "templates.sqlite3").st_mode) == 0o600
+    # an adapted ciphertext put in place of the enrolment does not decrypt (own AAD prefix)
+    with sqlite3.connect(tmp_path / "state" / "templates.sqlite3") as db:
+        nonce, sealed = db.execute("SELECT nonce, sealed FROM adapted").fetchone()
+        db.execute("UPDATE templates SET nonce = ?, sealed = ?", (nonce, sealed))
+    with pytest.raises(TemplateError):
+        store.get(ID)
+
+
+def test_no_adapted_reference_without_an_enrolment_of_that_model(store):
+    with pytest.raises(TemplateError):
+        store.put_adapted(subject_hash(b"x" * 32, ID), MODEL, vector(7))
+    subject = store.put(ID, vector(8), MODEL, "enrol")
+    with pytest.raises(TemplateError):
+        store.put_adapted(subject, "other@000000000000", vector(9))
+    store.put_adapted(subject, MODEL, vector(9))
+    assert store.revoke(ID) and store.get(ID) is None
+    store.put(ID, vector(8), MODEL, "enrol")  # enrolled again: no adapted reference left
+    got = store.get(ID)
+    assert got is not None and got.original is None and got.updates == 0
