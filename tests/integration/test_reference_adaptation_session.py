@@ -48,6 +48,9 @@ class LiveAfter:
     def prompt(self, now_s: float) -> None:
         return None
 
+    def needs_eyes(self, now_s: float) -> bool:
+        return False
+
     def observe(self, frame: object, face: object, embedding: object, now_s: float,
                 crowded: bool = False) -> None:  # fmt: skip
         self.seen += 1

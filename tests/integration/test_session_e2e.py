@@ -266,7 +266,7 @@ class ScriptedProbe:
     def __init__(self, frames: int = 9) -> None:
         self.frames, self.seen = frames, 0
 
-    def begin(self, now_s):
+    def begin(self, now_s, plan=None):
         self.seen = 0
 
     def prompt(self, now_s):
@@ -275,7 +275,7 @@ class ScriptedProbe:
     def needs_eyes(self, now_s):
         return False
 
-    def observe(self, frame, face, embedding, now_s):
+    def observe(self, frame, face, embedding, now_s, crowded=False):
         self.seen += 1
 
     def verdict(self, now_s):
